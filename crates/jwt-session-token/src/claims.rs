@@ -1,0 +1,98 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{TokenError, TokenSettings};
+
+/// The verified claims of a token.
+///
+/// Times are whole seconds since the Unix epoch; they are written as JSON
+/// integers, never fractions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Claims {
+    /// Issuer (`iss`).
+    pub iss: String,
+    /// Subject (`sub`): the user id.
+    pub sub: String,
+    /// Audience (`aud`), written as an array.
+    pub aud: Vec<String>,
+    /// Token id (`jti`): a fresh random UUID per token.
+    pub jti: String,
+    /// Session id (`sid`), shared by the access and refresh token of a pair
+    /// and by every pair that refreshing produces.
+    pub sid: String,
+    /// Issued at (`iat`).
+    pub iat: u64,
+    /// Not before (`nbf`); this crate never writes it but checks it when present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// Expiry (`exp`); required.
+    pub exp: u64,
+}
+
+/// The claims as read from an untrusted token: every claim optional, so that
+/// an absent one gets its own error instead of a parse failure.
+#[derive(Deserialize)]
+pub(crate) struct UncheckedClaims {
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Option<Audience>,
+    jti: Option<String>,
+    sid: Option<String>,
+    iat: Option<u64>,
+    nbf: Option<u64>,
+    exp: Option<u64>,
+}
+
+/// `aud` may be one string or an array of strings (RFC 7519, section 4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl UncheckedClaims {
+    /// Applies the time, issuer and audience rules at `now` (seconds since
+    /// the Unix epoch).
+    pub(crate) fn validate(self, settings: &TokenSettings, now: u64) -> Result<Claims, TokenError> {
+        let leeway = settings.leeway_secs;
+
+        let exp = self.exp.ok_or(TokenError::MissingClaim("exp"))?;
+        if now >= exp.saturating_add(leeway) {
+            return Err(TokenError::Expired);
+        }
+        if self.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(TokenError::NotYetValid);
+        }
+        let iat = self.iat.ok_or(TokenError::MissingClaim("iat"))?;
+        if iat > now.saturating_add(leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+
+        let iss = required(self.iss, "iss")?;
+        if iss != settings.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        let aud = match self.aud.ok_or(TokenError::MissingClaim("aud"))? {
+            Audience::One(one) => vec![one],
+            Audience::Many(many) => many,
+        };
+        if !aud.iter().any(|a| *a == settings.audience) {
+            return Err(TokenError::WrongAudience);
+        }
+
+        Ok(Claims {
+            iss,
+            sub: required(self.sub, "sub")?,
+            aud,
+            jti: required(self.jti, "jti")?,
+            sid: required(self.sid, "sid")?,
+            iat,
+            nbf: self.nbf,
+            exp,
+        })
+    }
+}
+
+fn required(value: Option<String>, name: &'static str) -> Result<String, TokenError> {
+    value.filter(|v| !v.is_empty()).ok_or(TokenError::MissingClaim(name))
+}

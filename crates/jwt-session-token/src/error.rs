@@ -1,0 +1,76 @@
+use thiserror::Error;
+
+/// Everything that can go wrong in this crate: building keys and settings,
+/// issuing tokens, and refusing them on verification.
+///
+/// Every refusal of untrusted input has its own variant so that callers can
+/// log and count them apart; an HTTP layer usually maps all of them to one
+/// opaque "invalid token" answer.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// A secret is shorter than its algorithm allows; checked when the key is
+    /// built.
+    #[error("secret is {len} bytes; at least {min} bytes are required")]
+    WeakKey {
+        /// Length of the rejected secret in bytes.
+        len: usize,
+        /// Minimum length in bytes.
+        min: usize,
+    },
+    /// josekit refused the key material.
+    #[error("key material was refused")]
+    KeyRefused(#[source] josekit::JoseError),
+    /// A setting is out of range; the message names it.
+    #[error("invalid token settings: {0}")]
+    InvalidSettings(&'static str),
+    /// The token is longer than [`TokenSettings::max_token_bytes`].
+    ///
+    /// [`TokenSettings::max_token_bytes`]: crate::TokenSettings::max_token_bytes
+    #[error("token is {len} bytes, more than the limit of {max}")]
+    TooLong {
+        /// Length of the presented token in bytes.
+        len: usize,
+        /// The configured limit in bytes.
+        max: usize,
+    },
+    /// The token is not a well-formed compact JWS with JSON header and claims.
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+    /// The header names an algorithm other than the one pinned for the key.
+    #[error("algorithm is not the one expected for this token kind")]
+    WrongAlgorithm,
+    /// The header carries a parameter we refuse to process (`crit`, `zip`).
+    #[error("header parameter `{0}` is not supported")]
+    UnsupportedHeader(&'static str),
+    /// The signature does not match the token's content.
+    #[error("bad signature")]
+    BadSignature,
+    /// The header's `typ` is not the one of the expected token kind.
+    #[error("token type is not `{expected}`")]
+    WrongType {
+        /// The `typ` value the verifier required.
+        expected: &'static str,
+    },
+    /// A claim the verifier requires is absent.
+    #[error("required claim `{0}` is missing")]
+    MissingClaim(&'static str),
+    /// The `exp` claim lies in the past, beyond the leeway.
+    #[error("token has expired")]
+    Expired,
+    /// The `nbf` or `iat` claim lies in the future, beyond the leeway.
+    #[error("token is not valid yet")]
+    NotYetValid,
+    /// The `iss` claim is not the configured issuer.
+    #[error("wrong issuer")]
+    WrongIssuer,
+    /// The `aud` claim does not contain the configured audience.
+    #[error("wrong audience")]
+    WrongAudience,
+    /// The subject or session id handed to the issuer is unusable.
+    #[error("cannot issue a token: {0}")]
+    InvalidInput(&'static str),
+    /// The signing backend failed.
+    #[error("signing failed")]
+    Signing(#[source] josekit::JoseError),
+}

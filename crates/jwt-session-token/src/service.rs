@@ -1,0 +1,173 @@
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::claims::Claims;
+use crate::compact;
+use crate::keys::TokenKeys;
+use crate::{TokenError, TokenKind, TokenSettings};
+
+/// Longest subject or session id accepted when issuing, in bytes.
+const MAX_ID_BYTES: usize = 256;
+
+/// Issues and verifies access and refresh tokens with one set of settings and
+/// keys.
+///
+/// Build it once at start-up and share it (it is `Send + Sync`); nothing in it
+/// is rebuilt per token.
+#[derive(Debug)]
+pub struct TokenService {
+    settings: TokenSettings,
+    keys: TokenKeys,
+    access_header: String,
+    refresh_header: String,
+}
+
+/// A freshly signed token with the claims it carries.
+#[derive(Clone)]
+pub struct IssuedToken {
+    /// The compact JWS to hand to the client.
+    pub token: String,
+    /// The claims inside `token`.
+    pub claims: Claims,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"<redacted>")
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+/// An access token and a refresh token of one session.
+#[derive(Clone, Debug)]
+pub struct TokenPair {
+    /// The short-lived token for requests.
+    pub access: IssuedToken,
+    /// The long-lived token for obtaining the next pair.
+    pub refresh: IssuedToken,
+}
+
+impl TokenService {
+    /// Checks the settings and prepares the per-kind headers.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidSettings`] naming the first setting out of range.
+    pub fn new(settings: TokenSettings, keys: TokenKeys) -> Result<Self, TokenError> {
+        settings.validate()?;
+        let header = |kind: TokenKind| {
+            let alg = keys.for_kind(kind).algorithm();
+            compact::encode(format!(r#"{{"alg":"{alg}","typ":"{}"}}"#, kind.typ()).as_bytes())
+        };
+        Ok(Self {
+            access_header: header(TokenKind::Access),
+            refresh_header: header(TokenKind::Refresh),
+            settings,
+            keys,
+        })
+    }
+
+    /// The settings this service was built with.
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    /// Issues an access and a refresh token for `subject` in session
+    /// `session_id`, valid from now.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidInput`] for an empty or over-long subject or
+    /// session id; [`TokenError::Signing`] if the signing backend fails.
+    pub fn issue_pair(&self, subject: &str, session_id: &str) -> Result<TokenPair, TokenError> {
+        self.issue_pair_at(subject, session_id, unix_now())
+    }
+
+    /// As [`issue_pair`](Self::issue_pair), with `now` in seconds since the
+    /// Unix epoch.
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_pair`](Self::issue_pair).
+    pub fn issue_pair_at(
+        &self,
+        subject: &str,
+        session_id: &str,
+        now: u64,
+    ) -> Result<TokenPair, TokenError> {
+        Ok(TokenPair {
+            access: self.issue_at(TokenKind::Access, subject, session_id, now)?,
+            refresh: self.issue_at(TokenKind::Refresh, subject, session_id, now)?,
+        })
+    }
+
+    /// Issues one token of `kind`, with a fresh `jti`, at `now` (seconds since
+    /// the Unix epoch).
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_pair`](Self::issue_pair).
+    pub fn issue_at(
+        &self,
+        kind: TokenKind,
+        subject: &str,
+        session_id: &str,
+        now: u64,
+    ) -> Result<IssuedToken, TokenError> {
+        check_id(subject, "subject is empty or longer than 256 bytes")?;
+        check_id(session_id, "session id is empty or longer than 256 bytes")?;
+
+        let claims = Claims {
+            iss: self.settings.issuer.clone(),
+            sub: subject.to_owned(),
+            aud: vec![self.settings.audience.clone()],
+            jti: new_id(),
+            sid: session_id.to_owned(),
+            iat: now,
+            nbf: None,
+            exp: now.saturating_add(self.settings.ttl_secs(kind)),
+        };
+        let payload = serde_json::to_vec(&claims)
+            .map_err(|_| TokenError::InvalidInput("claims do not serialize"))?;
+        let token = compact::sign(self.keys.for_kind(kind), self.header(kind), &payload)?;
+        Ok(IssuedToken { token, claims })
+    }
+
+    /// Until when a store should keep a token's id, in seconds since the Unix
+    /// epoch: its expiry plus the leeway, so that a token the verifier still
+    /// accepts is never reported as revoked merely because its entry expired.
+    pub fn retain_until(&self, claims: &Claims) -> u64 {
+        claims.exp.saturating_add(self.settings.leeway_secs)
+    }
+
+    pub(crate) fn header(&self, kind: TokenKind) -> &str {
+        match kind {
+            TokenKind::Access => &self.access_header,
+            TokenKind::Refresh => &self.refresh_header,
+        }
+    }
+
+    pub(crate) fn keys(&self) -> &TokenKeys {
+        &self.keys
+    }
+}
+
+fn check_id(id: &str, problem: &'static str) -> Result<(), TokenError> {
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
+        return Err(TokenError::InvalidInput(problem));
+    }
+    Ok(())
+}
+
+/// A new random identifier (UUID v4, hyphenated), fit for a `jti` or a
+/// session id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Seconds since the Unix epoch; 0 if the system clock is set before it.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
