@@ -1,1 +1,47 @@
-//! x
+//! actix-web support for JWT sessions: a middleware that admits only live
+//! access tokens, an extractor for the verified caller, and the token
+//! cookies.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use actix_web::{web, App, HttpResponse};
+//! use jwt_session_actix::{Authenticated, JwtAuth};
+//! use jwt_session_store::MemoryStore;
+//! use jwt_session_token::{TokenKeys, TokenService, TokenSettings};
+//!
+//! async fn whoami(caller: Authenticated) -> HttpResponse {
+//!     HttpResponse::Ok().body(caller.subject().to_owned())
+//! }
+//!
+//! let keys = TokenKeys::hs256(&[1; 32], &[2; 32])?;
+//! let tokens = Arc::new(TokenService::new(TokenSettings::new("app", "clients"), keys)?);
+//! let store = MemoryStore::new();
+//!
+//! let app = App::new().service(
+//!     web::scope("/api")
+//!         .wrap(JwtAuth::new(tokens.clone(), store.clone()))
+//!         .route("/whoami", web::get().to(whoami)),
+//! );
+//! # drop(app);
+//! # Ok::<(), jwt_session_token::TokenError>(())
+//! ```
+//!
+//! The answers are those of the reference service: 401 with
+//! `{"error":"missing token"}`, `{"error":"invalid token"}` or
+//! `{"error":"token revoked"}`, and 503 when the store cannot answer: a store
+//! outage never lets a request through and is never reported as a logout.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod cookies;
+mod error;
+mod extract;
+mod identity;
+mod middleware;
+
+pub use cookies::{CookiePolicy, ACCESS_COOKIE, REFRESH_COOKIE};
+pub use error::{json_error, AuthError};
+pub use extract::{access_token, bearer_token, TokenSource};
+pub use identity::Authenticated;
+pub use middleware::{JwtAuth, JwtAuthMiddleware};

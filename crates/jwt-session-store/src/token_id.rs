@@ -1,4 +1,4 @@
-use jwt_session_token::{Claims, TokenKind};
+use jwt_session_token::{Claims, TokenKind, TokenPair, TokenService};
 
 /// Names one issued token: its kind, its subject and its `jti`.
 ///
@@ -22,6 +22,19 @@ pub struct LiveToken<'a> {
     /// When its entry vanishes, in seconds since the Unix epoch; usually
     /// [`TokenService::retain_until`](jwt_session_token::TokenService::retain_until).
     pub expires_at: u64,
+}
+
+impl<'a> LiveToken<'a> {
+    /// Both tokens of a freshly issued pair, each kept for as long as
+    /// `tokens` would accept it.
+    pub fn of_pair(tokens: &TokenService, pair: &'a TokenPair) -> [Self; 2] {
+        [(TokenKind::Access, &pair.access), (TokenKind::Refresh, &pair.refresh)].map(
+            |(kind, issued)| Self {
+                id: TokenId::of(kind, &issued.claims),
+                expires_at: tokens.retain_until(&issued.claims),
+            },
+        )
+    }
 }
 
 impl<'a> TokenId<'a> {

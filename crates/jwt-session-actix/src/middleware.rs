@@ -1,0 +1,150 @@
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::{Error, HttpMessage};
+use jwt_session_store::{TokenId, TokenStore};
+use jwt_session_token::{TokenError, TokenKind, TokenService};
+
+use crate::extract::access_token;
+use crate::{AuthError, Authenticated};
+
+/// Middleware that admits only requests with a live access token.
+///
+/// It takes the token from the `access_token` cookie or a Bearer header,
+/// verifies it as an access token, asks the store whether its id is still
+/// live, and hands the verified [`Authenticated`] identity to the handler.
+/// Refusals answer with [`AuthError`]'s JSON; a store that cannot answer gives
+/// 503 and the request never reaches the handler.
+#[derive(Debug)]
+pub struct JwtAuth<S> {
+    tokens: Arc<TokenService>,
+    store: S,
+}
+
+impl<S> JwtAuth<S> {
+    /// Middleware verifying with `tokens` and checking revocation in `store`.
+    pub fn new(tokens: Arc<TokenService>, store: S) -> Self {
+        Self { tokens, store }
+    }
+}
+
+impl<Svc, B, S> Transform<Svc, ServiceRequest> for JwtAuth<S>
+where
+    Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S: TokenStore + Clone + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = JwtAuthMiddleware<Svc, S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: Svc) -> Self::Future {
+        ready(Ok(JwtAuthMiddleware {
+            service: Rc::new(service),
+            tokens: self.tokens.clone(),
+            store: self.store.clone(),
+        }))
+    }
+}
+
+/// The service [`JwtAuth`] wraps around each route.
+#[derive(Debug)]
+pub struct JwtAuthMiddleware<Svc, S> {
+    service: Rc<Svc>,
+    tokens: Arc<TokenService>,
+    store: S,
+}
+
+type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+impl<Svc, B, S> Service<ServiceRequest> for JwtAuthMiddleware<Svc, S>
+where
+    Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S: TokenStore + Clone + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<Result<Self::Response, Self::Error>>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        let tokens = self.tokens.clone();
+        let store = self.store.clone();
+
+        Box::pin(async move {
+            match authenticate(&req, &tokens, &store).await {
+                Ok(identity) => {
+                    req.extensions_mut().insert(identity);
+                    service.call(req).await.map(ServiceResponse::map_into_left_body)
+                }
+                Err(error) => {
+                    log_refusal(&req, &error);
+                    Ok(req.error_response(error).map_into_right_body())
+                }
+            }
+        })
+    }
+}
+
+async fn authenticate<S: TokenStore>(
+    req: &ServiceRequest,
+    tokens: &TokenService,
+    store: &S,
+) -> Result<Authenticated, AuthError> {
+    let (token, source) = access_token(req.request())?;
+    let claims = tokens.verify(&token, TokenKind::Access).map_err(AuthError::InvalidToken)?;
+
+    let live = store
+        .is_live(TokenId::of(TokenKind::Access, &claims))
+        .await
+        .map_err(AuthError::StoreUnavailable)?;
+    if !live {
+        tracing::warn!(sub = %claims.sub, sid = %claims.sid, jti = %claims.jti, "revoked access token presented");
+        return Err(AuthError::Revoked);
+    }
+    Ok(Authenticated { claims, source })
+}
+
+/// Logs a refusal at the level its cause deserves: routine ones at debug,
+/// suspicious ones at warn, store outages at error. Never the token itself.
+fn log_refusal(req: &ServiceRequest, error: &AuthError) {
+    let path = req.path();
+    match error {
+        AuthError::MissingToken | AuthError::Revoked => {
+            tracing::debug!(path, error = %error, "request refused");
+        }
+        AuthError::InvalidToken(cause) if is_routine(cause) => {
+            tracing::debug!(path, error = %error, cause = %cause, "request refused");
+        }
+        AuthError::InvalidToken(cause) => {
+            tracing::warn!(path, error = %error, cause = %cause, "suspicious token refused");
+        }
+        AuthError::StoreUnavailable(cause) => {
+            let cause = error_chain(cause);
+            tracing::error!(path, error = %cause, "session store unavailable; request refused");
+        }
+    }
+}
+
+fn is_routine(cause: &TokenError) -> bool {
+    matches!(cause, TokenError::Expired | TokenError::Malformed(_) | TokenError::TooLong { .. })
+}
+
+/// An error with its sources, `a: b: c`, for one log field.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
