@@ -29,7 +29,12 @@ impl Default for CookiePolicy {
 
 impl CookiePolicy {
     /// A cookie carrying `value` for `max_age_secs` seconds.
-    pub fn token_cookie(&self, name: &'static str, value: String, max_age_secs: u64) -> Cookie<'static> {
+    pub fn token_cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        max_age_secs: u64,
+    ) -> Cookie<'static> {
         let max_age = Duration::seconds(i64::try_from(max_age_secs).unwrap_or(i64::MAX));
         self.build(name, value, max_age)
     }

@@ -67,8 +67,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
 /// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
 fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 #[cfg(test)]
@@ -93,7 +92,9 @@ mod tests {
 
     #[test]
     fn stray_spaces_empty_credentials_and_odd_characters_are_invalid() {
-        for value in ["Bearer  a.b.c", "Bearer a.b.c ", "Bearer ", "Bearer", "Bearer a b", "Bearer a,b"] {
+        for value in
+            ["Bearer  a.b.c", "Bearer a.b.c ", "Bearer ", "Bearer", "Bearer a b", "Bearer a,b"]
+        {
             let map = headers(&[value]);
             let refused = bearer_token(&map);
             assert!(matches!(refused, Err(AuthError::InvalidToken(_))), "{value:?}");

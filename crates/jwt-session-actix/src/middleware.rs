@@ -19,7 +19,7 @@ use crate::{AuthError, Authenticated};
 /// live, and hands the verified [`Authenticated`] identity to the handler.
 /// Refusals answer with [`AuthError`]'s JSON; a store that cannot answer gives
 /// 503 and the request never reaches the handler.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct JwtAuth<S> {
     tokens: Arc<TokenService>,
     store: S,

@@ -1,5 +1,8 @@
 //! The middleware against a real app service: what it admits and how it refuses.
 
+// Test code: a panic is how a failed step reports itself.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
@@ -14,7 +17,9 @@ use serde_json::{json, Value};
 
 fn tokens() -> Arc<TokenService> {
     let keys = TokenKeys::hs256(&[1; 32], &[2; 32]).unwrap();
-    Arc::new(TokenService::new(TokenSettings::new("jwt-todo-app", "jwt-todo-client"), keys).unwrap())
+    Arc::new(
+        TokenService::new(TokenSettings::new("jwt-todo-app", "jwt-todo-client"), keys).unwrap(),
+    )
 }
 
 async fn whoami(caller: Authenticated) -> HttpResponse {
@@ -32,14 +37,14 @@ async fn issue_live(tokens: &TokenService, store: &AnyStore) -> TokenPair {
 }
 
 /// Sends `req` to an app with `store` and returns status and JSON body.
-async fn call(store: AnyStore, tokens: Arc<TokenService>, req: test::TestRequest) -> (StatusCode, Value) {
-    let app = test::init_service(
-        App::new().service(
-            web::scope("")
-                .wrap(JwtAuth::new(tokens, store))
-                .route("/whoami", web::get().to(whoami)),
-        ),
-    )
+async fn call(
+    store: AnyStore,
+    tokens: Arc<TokenService>,
+    req: test::TestRequest,
+) -> (StatusCode, Value) {
+    let app = test::init_service(App::new().service(
+        web::scope("").wrap(JwtAuth::new(tokens, store)).route("/whoami", web::get().to(whoami)),
+    ))
     .await;
     let res = test::call_service(&app, req.uri("/whoami").to_request()).await;
     let status = res.status();

@@ -117,7 +117,8 @@ impl fmt::Debug for RedisStore {
 fn command_error(error: RedisError) -> StoreError {
     if error.is_timeout() {
         StoreError::Timeout(error.into())
-    } else if error.is_io_error() || error.is_connection_dropped() || error.is_connection_refusal() {
+    } else if error.is_io_error() || error.is_connection_dropped() || error.is_connection_refusal()
+    {
         StoreError::Unavailable(error.into())
     } else {
         StoreError::Command(error.into())

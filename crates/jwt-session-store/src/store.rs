@@ -17,7 +17,10 @@ pub trait TokenStore: Send + Sync {
     /// # Errors
     ///
     /// [`StoreError`] when the backend cannot be reached or refuses.
-    fn record(&self, tokens: &[LiveToken<'_>]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn record(
+        &self,
+        tokens: &[LiveToken<'_>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Whether a token is still live.
     ///
@@ -31,7 +34,8 @@ pub trait TokenStore: Send + Sync {
     /// # Errors
     ///
     /// [`StoreError`] when the backend cannot be reached or refuses.
-    fn revoke(&self, ids: &[TokenId<'_>]) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    fn revoke(&self, ids: &[TokenId<'_>])
+        -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Revokes a token and says whether this call was the one that did: of
     /// any number of concurrent calls for one live token, exactly one gets

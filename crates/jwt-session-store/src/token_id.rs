@@ -48,7 +48,8 @@ impl<'a> TokenId<'a> {
     /// Braces and `%` in the subject are percent-encoded so that the hash tag
     /// is always exactly the subject.
     pub(crate) fn key(&self, prefix: &str) -> String {
-        let mut key = String::with_capacity(prefix.len() + self.subject.len() + self.jti.len() + 12);
+        let mut key =
+            String::with_capacity(prefix.len() + self.subject.len() + self.jti.len() + 12);
         key.push_str(prefix);
         key.push_str(self.kind.as_str());
         key.push_str(":{");

@@ -1,12 +1,14 @@
 //! One acceptance suite for every backend: the embedded store and a real,
 //! private `redis-server` behave the same.
 
+// Test code: a panic is how a failed step reports itself.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use jwt_session_store::{
-    AnyStore, LiveToken, MemoryStore, RedisStore, RedisStoreConfig, StoreError, TokenId,
-    TokenStore,
+    AnyStore, LiveToken, MemoryStore, RedisStore, RedisStoreConfig, StoreError, TokenId, TokenStore,
 };
 use jwt_session_testkit::RedisServer;
 use jwt_session_token::{new_id, unix_now, TokenKind};
@@ -218,8 +220,10 @@ mod redis_faults {
 
         let client = ::redis::Client::open(server.url()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let ttl: i64 = ::redis::cmd("TTL").arg("todo:access:{7}:j1").query_async(&mut conn).await.unwrap();
-        let value: String = ::redis::cmd("GET").arg("todo:access:{7}:j1").query_async(&mut conn).await.unwrap();
+        let ttl: i64 =
+            ::redis::cmd("TTL").arg("todo:access:{7}:j1").query_async(&mut conn).await.unwrap();
+        let value: String =
+            ::redis::cmd("GET").arg("todo:access:{7}:j1").query_async(&mut conn).await.unwrap();
         assert!((895..=900).contains(&ttl), "ttl {ttl}");
         assert_eq!(value, "7");
     }

@@ -88,7 +88,11 @@ impl RedisServer {
         self.stop();
         let deadline = Instant::now() + START_TIMEOUT;
         while !self.spawn() {
-            assert!(Instant::now() < deadline, "redis-server did not restart on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not restart on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -152,7 +156,8 @@ pub fn free_port() -> u16 {
 }
 
 fn binary() -> PathBuf {
-    std::env::var_os("REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
+    std::env::var_os("REDIS_SERVER_BIN")
+        .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 
 fn ping(port: u16) -> bool {

@@ -76,7 +76,7 @@ impl UncheckedClaims {
             Audience::One(one) => vec![one],
             Audience::Many(many) => many,
         };
-        if !aud.iter().any(|a| *a == settings.audience) {
+        if !aud.contains(&settings.audience) {
             return Err(TokenError::WrongAudience);
         }
 

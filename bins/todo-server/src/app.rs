@@ -1,0 +1,74 @@
+//! Routes, CORS, body limits and request logs, wired into one actix `App`.
+
+use std::time::Instant;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::{web, App, Error};
+use jwt_session_actix::JwtAuth;
+
+use crate::routes;
+use crate::startup::AppState;
+
+/// Everything one worker needs to build its `App`.
+#[derive(Clone, Debug)]
+pub(crate) struct AppConfig {
+    pub(crate) state: AppState,
+    pub(crate) frontend_origin: String,
+    pub(crate) max_body_bytes: usize,
+}
+
+pub(crate) fn build(
+    config: AppConfig,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    let auth = JwtAuth::new(config.state.tokens.clone(), config.state.store.clone());
+    let cors = Cors::default()
+        .allowed_origin(&config.frontend_origin)
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .supports_credentials()
+        .max_age(3600);
+
+    App::new()
+        .app_data(web::Data::new(config.state))
+        .app_data(web::PayloadConfig::new(config.max_body_bytes))
+        .wrap(cors)
+        .wrap_fn(|req, srv| {
+            let started = Instant::now();
+            let method = req.method().clone();
+            let path = req.path().to_owned();
+            let response = srv.call(req);
+            async move {
+                let response = response.await;
+                let status = match &response {
+                    Ok(res) => res.status(),
+                    Err(error) => error.as_response_error().status_code(),
+                };
+                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                tracing::info!(%method, path, status = status.as_u16(), latency_ms, "request");
+                response
+            }
+        })
+        .service(resource("/login").route(web::post().to(routes::login)))
+        .service(resource("/token/refresh").route(web::post().to(routes::refresh)))
+        .service(resource("/healthz").route(web::get().to(routes::healthz)))
+        .service(resource("/readyz").route(web::get().to(routes::readyz)))
+        .service(resource("/todo").wrap(auth.clone()).route(web::post().to(routes::create_todo)))
+        .service(resource("/logout").wrap(auth).route(web::post().to(routes::logout)))
+        .default_service(web::to(routes::not_found))
+}
+
+/// A resource whose other methods answer 405 JSON.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(routes::method_not_allowed))
+}

@@ -1,0 +1,97 @@
+//! `todo-server`: the todo API of the reference service, over JWT sessions.
+//!
+//! Configuration comes from `config/` and the environment (see the README);
+//! this file only loads it, wires the app and serves until SIGINT or SIGTERM.
+
+mod app;
+mod body;
+mod errors;
+mod routes;
+mod settings;
+mod startup;
+mod users;
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use tracing_subscriber::EnvFilter;
+
+use crate::app::AppConfig;
+use crate::settings::Settings;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    // `.env` is read before anything else, so that it feeds every layer.
+    if let Err(error) = dotenvy::dotenv() {
+        if !error.not_found() {
+            eprintln!("todo-server: cannot read .env: {error}");
+            return ExitCode::from(2);
+        }
+    }
+    init_logging();
+
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let app_env = vars.get("APP_ENV").cloned().unwrap_or_else(|| "development".to_owned());
+    let config_dir =
+        vars.get("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+
+    let prepared = match Settings::load(&config_dir, &app_env, &vars)
+        .map_err(startup::StartError::from)
+        .and_then(|settings| startup::prepare(settings, &app_env))
+    {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            tracing::error!(%error, "refusing to start");
+            eprintln!("todo-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+
+    if let Err(error) = serve(prepared, &app_env).await {
+        tracing::error!(%error, "server failed");
+        eprintln!("todo-server: {error}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+async fn serve(prepared: startup::Prepared, app_env: &str) -> std::io::Result<()> {
+    use jwt_session_store::TokenStore;
+
+    let store = prepared.state.store.clone();
+    if let Err(error) = store.ping().await {
+        tracing::warn!(%error, "the session store does not answer yet; requests get 503 until it does");
+    }
+
+    let config = AppConfig {
+        state: prepared.state,
+        frontend_origin: prepared.frontend_origin,
+        max_body_bytes: prepared.max_body_bytes,
+    };
+    let server = HttpServer::new(move || app::build(config.clone()))
+        .shutdown_timeout(prepared.shutdown_timeout_secs)
+        .bind(&prepared.listen_addr)
+        .map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", prepared.listen_addr))
+        })?;
+
+    for addr in server.addrs() {
+        tracing::info!(%addr, app_env, store = store.backend(), "listening");
+    }
+    server.run().await?;
+    tracing::info!(drain_timeout = ?Duration::from_secs(prepared.shutdown_timeout_secs), "stopped");
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

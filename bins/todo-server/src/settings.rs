@@ -1,0 +1,252 @@
+//! Layered configuration: `config/default.toml`, then `config/{APP_ENV}.toml`,
+//! then `APP__SECTION__KEY` environment variables, then the reference's
+//! short names (`ACCESS_SECRET`, `REDIS_ADDR`, ...), which win.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use config::{Config, Environment, File};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+/// The reference's variable names and the keys they set.
+pub(crate) const SHORT_NAMES: [(&str, &str); 6] = [
+    ("ACCESS_SECRET", "tokens.access_secret"),
+    ("REFRESH_SECRET", "tokens.refresh_secret"),
+    ("REDIS_ADDR", "store.redis_addr"),
+    ("REDIS_URL", "store.redis_url"),
+    ("FRONTEND_ORIGIN", "server.frontend_origin"),
+    ("LISTEN_ADDR", "server.listen_addr"),
+];
+
+/// Everything the server reads from its configuration.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Settings {
+    pub(crate) server: ServerSettings,
+    pub(crate) tokens: TokenSection,
+    pub(crate) store: StoreSection,
+    pub(crate) cookies: CookieSection,
+}
+
+/// `[server]`
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ServerSettings {
+    /// Address to listen on (`LISTEN_ADDR`). Default: `127.0.0.1:8080`.
+    pub(crate) listen_addr: String,
+    /// The one browser origin allowed by CORS, with credentials
+    /// (`FRONTEND_ORIGIN`). Default: `http://localhost:5173`.
+    pub(crate) frontend_origin: String,
+    /// Seconds in-flight requests get to finish after SIGTERM or SIGINT. Default: 30.
+    pub(crate) shutdown_timeout_secs: u64,
+    /// Largest request body accepted, in bytes. Default: 16384.
+    pub(crate) max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen_addr: "127.0.0.1:8080".into(),
+            frontend_origin: "http://localhost:5173".into(),
+            shutdown_timeout_secs: 30,
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// `[tokens]`
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct TokenSection {
+    /// `iss` of every token. Default: `jwt-todo-app`.
+    pub(crate) issuer: String,
+    /// `aud` of every token. Default: `jwt-todo-client`.
+    pub(crate) audience: String,
+    /// Access token lifetime in seconds. Default: 900.
+    pub(crate) access_ttl_secs: u64,
+    /// Refresh token lifetime in seconds. Default: 604800.
+    pub(crate) refresh_ttl_secs: u64,
+    /// Clock skew tolerated on `exp`, `nbf`, `iat`, in seconds. Default: 30.
+    pub(crate) leeway_secs: u64,
+    /// Longest token accepted, in bytes. Default: 4096.
+    pub(crate) max_token_bytes: usize,
+    /// HMAC secret of access tokens (`ACCESS_SECRET`), at least 32 bytes.
+    pub(crate) access_secret: Option<Secret>,
+    /// HMAC secret of refresh tokens (`REFRESH_SECRET`), at least 32 bytes.
+    pub(crate) refresh_secret: Option<Secret>,
+}
+
+impl Default for TokenSection {
+    fn default() -> Self {
+        Self {
+            issuer: "jwt-todo-app".into(),
+            audience: "jwt-todo-client".into(),
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 604_800,
+            leeway_secs: 30,
+            max_token_bytes: 4096,
+            access_secret: None,
+            refresh_secret: None,
+        }
+    }
+}
+
+/// `[store]`
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct StoreSection {
+    /// Full Redis URL (`REDIS_URL`); takes precedence over `redis_addr`.
+    pub(crate) redis_url: Option<String>,
+    /// Redis `host:port` (`REDIS_ADDR`), as the reference takes it.
+    pub(crate) redis_addr: Option<String>,
+    /// Prefix of every Redis key. Default: `todo:`.
+    pub(crate) key_prefix: String,
+    /// Most Redis connections. Default: 16.
+    pub(crate) pool_max_size: usize,
+    /// Longest wait for a Redis connection or answer, in milliseconds. Default: 1000.
+    pub(crate) timeout_ms: u64,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            redis_addr: None,
+            key_prefix: "todo:".into(),
+            pool_max_size: 16,
+            timeout_ms: 1000,
+        }
+    }
+}
+
+/// `[cookies]`
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct CookieSection {
+    /// Mark token cookies `Secure`. Default: true.
+    pub(crate) secure: bool,
+}
+
+impl Default for CookieSection {
+    fn default() -> Self {
+        Self { secure: true }
+    }
+}
+
+/// A configured secret: never shown by `Debug`, wiped from memory on drop.
+#[derive(PartialEq, Eq)]
+pub(crate) struct Secret(Zeroizing<String>);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
+}
+
+impl Secret {
+    pub(crate) fn new(value: String) -> Self {
+        Self(Zeroizing::new(value))
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Settings {
+    /// Reads the layers for `app_env` from `dir` and `vars` (the process
+    /// environment, or a map in tests).
+    pub(crate) fn load(
+        dir: &Path,
+        app_env: &str,
+        vars: &HashMap<String, String>,
+    ) -> Result<Self, config::ConfigError> {
+        let mut builder = Config::builder()
+            .add_source(File::from(dir.join("default.toml")).required(false))
+            .add_source(File::from(dir.join(format!("{app_env}.toml"))).required(false))
+            .add_source(
+                Environment::with_prefix("APP")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(vars.clone())),
+            );
+        for (name, key) in SHORT_NAMES {
+            let value = vars.get(name).filter(|v| !v.is_empty()).cloned();
+            builder = builder.set_override_option(key, value)?;
+        }
+        builder.build()?.try_deserialize()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn config_dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    #[test]
+    fn default_toml_states_the_same_defaults_as_the_code() {
+        let from_file = Settings::load(&config_dir(), "none", &HashMap::new()).unwrap();
+        assert_eq!(from_file, Settings::default());
+    }
+
+    #[test]
+    fn app_variables_set_nested_keys() {
+        let env =
+            vars(&[("APP__TOKENS__ACCESS_TTL_SECS", "60"), ("APP__COOKIES__SECURE", "false")]);
+        let settings = Settings::load(&config_dir(), "none", &env).unwrap();
+        assert_eq!(settings.tokens.access_ttl_secs, 60);
+        assert!(!settings.cookies.secure);
+    }
+
+    #[test]
+    fn reference_names_set_their_keys_and_win_over_app_variables() {
+        let env = vars(&[
+            ("ACCESS_SECRET", "a".repeat(32).as_str()),
+            ("REDIS_ADDR", "redis.internal:6379"),
+            ("FRONTEND_ORIGIN", "https://app.example"),
+            ("LISTEN_ADDR", "0.0.0.0:9000"),
+            ("APP__SERVER__LISTEN_ADDR", "127.0.0.1:1"),
+        ]);
+        let settings = Settings::load(&config_dir(), "none", &env).unwrap();
+        assert_eq!(settings.tokens.access_secret.unwrap().expose(), "a".repeat(32));
+        assert_eq!(settings.store.redis_addr.as_deref(), Some("redis.internal:6379"));
+        assert_eq!(settings.server.frontend_origin, "https://app.example");
+        assert_eq!(settings.server.listen_addr, "0.0.0.0:9000");
+    }
+
+    #[test]
+    fn environment_file_overrides_defaults() {
+        let settings = Settings::load(&config_dir(), "production", &HashMap::new()).unwrap();
+        assert_eq!(settings.server.listen_addr, "0.0.0.0:8080");
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error_naming_it() {
+        let env = vars(&[("APP__TOKENS__ACCESS_TTL", "60")]);
+        let err = Settings::load(&config_dir(), "none", &env).unwrap_err();
+        assert!(err.to_string().contains("access_ttl"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let env = vars(&[("ACCESS_SECRET", "super-secret-value-of-32-bytes!!")]);
+        let settings = Settings::load(&config_dir(), "none", &env).unwrap();
+        assert!(!format!("{settings:?}").contains("super-secret"));
+    }
+}

@@ -1,0 +1,234 @@
+//! Turns settings into what the server runs with, refusing bad ones with a
+//! message that names the variable to fix.
+
+use std::sync::Arc;
+
+use actix_web::http::Uri;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jwt_session_actix::CookiePolicy;
+use jwt_session_store::{AnyStore, MemoryStore, RedisStore, RedisStoreConfig, StoreError};
+use jwt_session_token::{HmacKey, TokenError, TokenKeys, TokenService, TokenSettings};
+use rand::RngCore;
+
+use crate::settings::{Secret, Settings};
+use crate::users::Users;
+
+/// Why the server refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error("cannot read the configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error(
+        "{var} is not set: give it at least 32 random bytes, for example the output of \
+         `openssl rand -base64 32` (it can also be set as {app_var})"
+    )]
+    MissingSecret { var: &'static str, app_var: &'static str },
+    #[error("{var} is {len} bytes long; it needs at least 32 random bytes")]
+    WeakSecret { var: &'static str, len: usize },
+    #[error("{0}")]
+    Tokens(TokenError),
+    #[error("FRONTEND_ORIGIN {0:?} is not an origin such as https://app.example.com")]
+    Origin(String),
+    #[error("Redis store: {0}")]
+    Store(StoreError),
+}
+
+/// What the request handlers share.
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    pub(crate) tokens: Arc<TokenService>,
+    pub(crate) store: AnyStore,
+    pub(crate) cookies: CookiePolicy,
+    pub(crate) users: Users,
+}
+
+/// The validated configuration.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) listen_addr: String,
+    pub(crate) frontend_origin: String,
+    pub(crate) shutdown_timeout_secs: u64,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) state: AppState,
+}
+
+pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, StartError> {
+    let development = app_env == "development";
+    let section = settings.tokens;
+
+    let access =
+        secret(section.access_secret, "ACCESS_SECRET", "APP__TOKENS__ACCESS_SECRET", development)?;
+    let refresh = secret(
+        section.refresh_secret,
+        "REFRESH_SECRET",
+        "APP__TOKENS__REFRESH_SECRET",
+        development,
+    )?;
+    let keys = TokenKeys::new(key(&access, "ACCESS_SECRET")?, key(&refresh, "REFRESH_SECRET")?);
+    let token_settings = TokenSettings {
+        access_ttl_secs: section.access_ttl_secs,
+        refresh_ttl_secs: section.refresh_ttl_secs,
+        leeway_secs: section.leeway_secs,
+        max_token_bytes: section.max_token_bytes,
+        ..TokenSettings::new(section.issuer, section.audience)
+    };
+    let tokens = TokenService::new(token_settings, keys).map_err(StartError::Tokens)?;
+
+    check_origin(&settings.server.frontend_origin)?;
+    let store = store(&settings.store)?;
+    let users = Users::new(development);
+    if !users.any() {
+        tracing::warn!(
+            app_env,
+            "no user accounts: the demo user exists only with APP_ENV=development"
+        );
+    }
+
+    Ok(Prepared {
+        listen_addr: settings.server.listen_addr,
+        frontend_origin: settings.server.frontend_origin,
+        shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
+        max_body_bytes: settings.server.max_body_bytes,
+        state: AppState {
+            tokens: Arc::new(tokens),
+            store,
+            cookies: CookiePolicy { secure: settings.cookies.secure, ..CookiePolicy::default() },
+            users,
+        },
+    })
+}
+
+fn secret(
+    configured: Option<Secret>,
+    var: &'static str,
+    app_var: &'static str,
+    development: bool,
+) -> Result<Secret, StartError> {
+    match configured {
+        Some(secret) => Ok(secret),
+        None if development => {
+            tracing::warn!(
+                "{var} is not set: using a random secret for this development process; \
+                 its tokens end with it"
+            );
+            let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+            rand::rng().fill_bytes(bytes.as_mut());
+            Ok(Secret::new(URL_SAFE_NO_PAD.encode(bytes.as_ref())))
+        }
+        None => Err(StartError::MissingSecret { var, app_var }),
+    }
+}
+
+fn key(secret: &Secret, var: &'static str) -> Result<HmacKey, StartError> {
+    HmacKey::hs256(secret.expose().as_bytes()).map_err(|e| match e {
+        TokenError::WeakKey { len, .. } => StartError::WeakSecret { var, len },
+        other => StartError::Tokens(other),
+    })
+}
+
+/// An origin is `scheme://host[:port]`: no path, query, wildcard or trailing slash.
+fn check_origin(origin: &str) -> Result<(), StartError> {
+    let bad = || StartError::Origin(origin.to_owned());
+    let uri: Uri = origin.parse().map_err(|_| bad())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let bare = uri.authority().is_some() && uri.path() == "/" && !origin.ends_with('/');
+    if scheme_ok && bare && uri.query().is_none() {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+fn store(section: &crate::settings::StoreSection) -> Result<AnyStore, StartError> {
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let url = nonempty(&section.redis_url)
+        .or_else(|| nonempty(&section.redis_addr).map(|addr| format!("redis://{addr}/")));
+    let Some(url) = url else {
+        tracing::warn!(
+            "REDIS_ADDR and REDIS_URL are not set: using the embedded store; sessions end when \
+             this process does and are not shared with other instances"
+        );
+        return Ok(AnyStore::Memory(MemoryStore::new()));
+    };
+    let config = RedisStoreConfig {
+        url,
+        key_prefix: section.key_prefix.clone(),
+        pool_max_size: section.pool_max_size,
+        timeout_ms: section.timeout_ms,
+    };
+    let store = RedisStore::new(&config).map_err(StartError::Store)?;
+    tracing::info!(redis = %redact_url(&config.url), "using the Redis store");
+    Ok(AnyStore::Redis(store))
+}
+
+/// The URL without its password, for logs.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings_with(access: Option<&str>, refresh: Option<&str>) -> Settings {
+        let mut settings = Settings::default();
+        settings.tokens.access_secret = access.map(|s| Secret::new(s.to_owned()));
+        settings.tokens.refresh_secret = refresh.map(|s| Secret::new(s.to_owned()));
+        settings
+    }
+
+    const GOOD: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn production_refuses_a_missing_secret_naming_the_variable() {
+        let err = prepare(settings_with(None, Some(GOOD)), "production").unwrap_err();
+        assert!(err.to_string().starts_with("ACCESS_SECRET is not set"), "{err}");
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_naming_the_variable_in_any_environment() {
+        for env in ["production", "development"] {
+            let err = prepare(settings_with(Some(GOOD), Some("short")), env).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "REFRESH_SECRET is 5 bytes long; it needs at least 32 random bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn development_fills_in_missing_secrets_and_has_the_demo_user() {
+        let prepared = prepare(settings_with(None, None), "development").unwrap();
+        assert!(prepared.state.users.any());
+    }
+
+    #[test]
+    fn production_has_no_demo_user() {
+        let prepared = prepare(settings_with(Some(GOOD), Some(GOOD)), "production").unwrap();
+        assert!(!prepared.state.users.any());
+    }
+
+    #[test]
+    fn origins_must_be_bare_scheme_and_host() {
+        for good in ["http://localhost:5173", "https://app.example.com"] {
+            assert!(check_origin(good).is_ok(), "{good}");
+        }
+        for bad in
+            ["*", "localhost:5173", "https://app.example.com/", "https://a.example/x", "ftp://a"]
+        {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redis_passwords_are_not_logged() {
+        assert_eq!(redact_url("redis://user:hunter2@db:6379/0"), "redis://***@db:6379/0");
+        assert_eq!(redact_url("redis://db:6379/"), "redis://db:6379/");
+    }
+}

@@ -1,0 +1,19 @@
+# Recipes for people who have `just`; each is one plain command, so nothing
+# here is needed to build, run or test the project.
+
+# Serve the todo API on 127.0.0.1:8080 with the embedded store.
+run:
+    cargo run -p todo-server
+
+# The whole test suite, real Redis included (installs redis-server if it can).
+test *ARGS:
+    ./scripts/test {{ARGS}}
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# What CI runs.
+ci:
+    bash .ci/run
