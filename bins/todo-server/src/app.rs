@@ -34,7 +34,7 @@ pub(crate) fn build(
     let auth = JwtAuth::new(config.state.tokens.clone(), config.state.store.clone());
     let cors = Cors::default()
         .allowed_origin(&config.frontend_origin)
-        .allowed_methods([Method::GET, Method::POST])
+        .allowed_methods([Method::GET, Method::POST, Method::DELETE])
         .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
         .supports_credentials()
         .max_age(3600);
@@ -64,7 +64,19 @@ pub(crate) fn build(
         .service(resource("/healthz").route(web::get().to(routes::healthz)))
         .service(resource("/readyz").route(web::get().to(routes::readyz)))
         .service(resource("/todo").wrap(auth.clone()).route(web::post().to(routes::create_todo)))
-        .service(resource("/logout").wrap(auth).route(web::post().to(routes::logout)))
+        .service(resource("/logout").wrap(auth.clone()).route(web::post().to(routes::logout)))
+        .service(
+            resource("/logout/others")
+                .wrap(auth.clone())
+                .route(web::post().to(routes::logout_others)),
+        )
+        .service(
+            resource("/logout/all").wrap(auth.clone()).route(web::post().to(routes::logout_all)),
+        )
+        .service(
+            resource("/sessions").wrap(auth.clone()).route(web::get().to(routes::list_sessions)),
+        )
+        .service(resource("/sessions/{id}").wrap(auth).route(web::delete().to(routes::end_session)))
         .default_service(web::to(routes::not_found))
 }
 

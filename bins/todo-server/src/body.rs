@@ -16,19 +16,48 @@ use crate::errors::ApiError;
 /// A JSON body of type `T`.
 pub(crate) struct JsonBody<T>(pub(crate) T);
 
+/// A JSON body of type `T`, or nothing when the body is empty.
+pub(crate) struct OptionalJsonBody<T>(pub(crate) Option<T>);
+
+type BodyFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// Reads the whole body within the `PayloadConfig` limit set on the app.
+fn read(req: &HttpRequest, payload: &mut Payload) -> BodyFuture<Bytes> {
+    let bytes = Bytes::from_request(req, payload);
+    Box::pin(async move {
+        bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
+            Some(PayloadError::Overflow) => ApiError::BodyTooLarge,
+            _ => ApiError::InvalidJson,
+        })
+    })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = BodyFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        // The `Bytes` extractor enforces the `PayloadConfig` limit set on the app.
-        let bytes = Bytes::from_request(req, payload);
+        let bytes = read(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => ApiError::BodyTooLarge,
-                _ => ApiError::InvalidJson,
-            })?;
-            serde_json::from_slice(&bytes).map(JsonBody).map_err(|_| ApiError::InvalidJson)
+            serde_json::from_slice(&bytes.await?).map(JsonBody).map_err(|_| ApiError::InvalidJson)
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = BodyFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = read(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJsonBody(None));
+            }
+            serde_json::from_slice(&bytes)
+                .map(|v| OptionalJsonBody(Some(v)))
+                .map_err(|_| ApiError::InvalidJson)
         })
     }
 }

@@ -21,6 +21,8 @@ pub(crate) enum ApiError {
     InvalidRefreshToken,
     #[error("refresh revoked")]
     RefreshRevoked,
+    #[error("session not found")]
+    SessionNotFound,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -40,7 +42,7 @@ impl ResponseError for ApiError {
             | Self::MissingRefreshToken
             | Self::InvalidRefreshToken
             | Self::RefreshRevoked => StatusCode::UNAUTHORIZED,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::SessionNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,

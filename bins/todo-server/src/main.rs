@@ -60,7 +60,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(prepared: startup::Prepared, app_env: &str) -> std::io::Result<()> {
-    use jwt_session_store::TokenStore;
+    use jwt_session_store::SessionStore;
 
     let store = prepared.state.store.clone();
     if let Err(error) = store.ping().await {
@@ -72,19 +72,55 @@ async fn serve(prepared: startup::Prepared, app_env: &str) -> std::io::Result<()
         frontend_origin: prepared.frontend_origin,
         max_body_bytes: prepared.max_body_bytes,
     };
+    // Signal handlers are installed before the address is announced, so a
+    // SIGTERM that follows the announcement always drains gracefully.
+    let shutdown = ShutdownSignals::install()?;
     let server = HttpServer::new(move || app::build(config.clone()))
+        .disable_signals()
         .shutdown_timeout(prepared.shutdown_timeout_secs)
         .bind(&prepared.listen_addr)
         .map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", prepared.listen_addr))
         })?;
+    let addrs = server.addrs();
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        let signal = shutdown.received().await;
+        tracing::info!(signal, "draining in-flight requests");
+        handle.stop(true).await;
+    });
 
-    for addr in server.addrs() {
+    for addr in addrs {
         tracing::info!(%addr, app_env, store = store.backend(), "listening");
     }
-    server.run().await?;
+    server.await?;
     tracing::info!(drain_timeout = ?Duration::from_secs(prepared.shutdown_timeout_secs), "stopped");
     Ok(())
+}
+
+/// SIGTERM and SIGINT, listened for from the moment of `install`.
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Waits for either signal and names it.
+    async fn received(mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
 }
 
 fn init_logging() {

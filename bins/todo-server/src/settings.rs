@@ -11,11 +11,12 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 /// The reference's variable names and the keys they set.
-pub(crate) const SHORT_NAMES: [(&str, &str); 6] = [
+pub(crate) const SHORT_NAMES: [(&str, &str); 7] = [
     ("ACCESS_SECRET", "tokens.access_secret"),
     ("REFRESH_SECRET", "tokens.refresh_secret"),
     ("REDIS_ADDR", "store.redis_addr"),
     ("REDIS_URL", "store.redis_url"),
+    ("REDIS_CLUSTER_NODES", "store.redis_cluster_nodes"),
     ("FRONTEND_ORIGIN", "server.frontend_origin"),
     ("LISTEN_ADDR", "server.listen_addr"),
 ];
@@ -28,6 +29,8 @@ pub(crate) struct Settings {
     pub(crate) tokens: TokenSection,
     pub(crate) store: StoreSection,
     pub(crate) cookies: CookieSection,
+    pub(crate) refresh: RefreshSection,
+    pub(crate) sessions: SessionSection,
 }
 
 /// `[server]`
@@ -101,6 +104,9 @@ pub(crate) struct StoreSection {
     pub(crate) redis_url: Option<String>,
     /// Redis `host:port` (`REDIS_ADDR`), as the reference takes it.
     pub(crate) redis_addr: Option<String>,
+    /// Seed nodes of a Redis Cluster, `host:port` comma-separated
+    /// (`REDIS_CLUSTER_NODES`); takes precedence over the other two.
+    pub(crate) redis_cluster_nodes: Option<String>,
     /// Prefix of every Redis key. Default: `todo:`.
     pub(crate) key_prefix: String,
     /// Most Redis connections. Default: 16.
@@ -114,6 +120,7 @@ impl Default for StoreSection {
         Self {
             redis_url: None,
             redis_addr: None,
+            redis_cluster_nodes: None,
             key_prefix: "todo:".into(),
             pool_max_size: 16,
             timeout_ms: 1000,
@@ -133,6 +140,36 @@ impl Default for CookieSection {
     fn default() -> Self {
         Self { secure: true }
     }
+}
+
+/// `[refresh]`
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RefreshSection {
+    /// Seconds after a rotation during which the rotated token still gets the
+    /// same successor pair (racing tabs, retried requests). Default: 10.
+    pub(crate) grace_secs: u64,
+    /// What a reused refresh token does: `revoke-session` (default),
+    /// `revoke-successor` or `alert-only`.
+    pub(crate) on_reuse: String,
+}
+
+impl Default for RefreshSection {
+    fn default() -> Self {
+        Self { grace_secs: 10, on_reuse: "revoke-session".into() }
+    }
+}
+
+/// `[sessions]`
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct SessionSection {
+    /// Seconds without a refresh after which a session ends. Default: the
+    /// refresh token lifetime.
+    pub(crate) idle_ttl_secs: Option<u64>,
+    /// Seconds after login at which a session ends whatever happens.
+    /// Default: 2592000 (30 days).
+    pub(crate) absolute_ttl_secs: Option<u64>,
 }
 
 /// A configured secret: never shown by `Debug`, wiped from memory on drop.
@@ -241,6 +278,26 @@ mod tests {
         let env = vars(&[("APP__TOKENS__ACCESS_TTL", "60")]);
         let err = Settings::load(&config_dir(), "none", &env).unwrap_err();
         assert!(err.to_string().contains("access_ttl"), "{err}");
+    }
+
+    #[test]
+    fn refresh_and_session_keys_come_from_the_environment() {
+        let env = vars(&[
+            ("APP__REFRESH__GRACE_SECS", "3"),
+            ("APP__REFRESH__ON_REUSE", "alert-only"),
+            ("APP__SESSIONS__ABSOLUTE_TTL_SECS", "60"),
+            ("REDIS_CLUSTER_NODES", "127.0.0.1:7000,127.0.0.1:7001"),
+        ]);
+        let settings = Settings::load(&config_dir(), "none", &env).unwrap();
+        assert_eq!(
+            (settings.refresh.grace_secs, settings.refresh.on_reuse.as_str()),
+            (3, "alert-only")
+        );
+        assert_eq!(settings.sessions.absolute_ttl_secs, Some(60));
+        assert_eq!(
+            settings.store.redis_cluster_nodes.as_deref(),
+            Some("127.0.0.1:7000,127.0.0.1:7001")
+        );
     }
 
     #[test]

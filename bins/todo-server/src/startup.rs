@@ -7,7 +7,9 @@ use actix_web::http::Uri;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jwt_session_actix::CookiePolicy;
-use jwt_session_store::{AnyStore, MemoryStore, RedisStore, RedisStoreConfig, StoreError};
+use jwt_session_store::{
+    AnyStore, MemoryStore, RedisStore, RedisStoreConfig, ReusePolicy, SessionLifetime, StoreError,
+};
 use jwt_session_token::{HmacKey, TokenError, TokenKeys, TokenService, TokenSettings};
 use rand::RngCore;
 
@@ -32,6 +34,19 @@ pub(crate) enum StartError {
     Origin(String),
     #[error("Redis store: {0}")]
     Store(StoreError),
+    #[error(
+        "refresh.on_reuse (APP__REFRESH__ON_REUSE) is {0:?}; it must be revoke-session, \
+         revoke-successor or alert-only"
+    )]
+    ReusePolicy(String),
+}
+
+/// How sessions live and how refresh tokens rotate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SessionPolicy {
+    pub(crate) lifetime: SessionLifetime,
+    pub(crate) grace_secs: u64,
+    pub(crate) on_reuse: ReusePolicy,
 }
 
 /// What the request handlers share.
@@ -41,6 +56,9 @@ pub(crate) struct AppState {
     pub(crate) store: AnyStore,
     pub(crate) cookies: CookiePolicy,
     pub(crate) users: Users,
+    pub(crate) sessions: SessionPolicy,
+    /// Refresh tokens reused since start, for the warn logs until metrics exist.
+    pub(crate) reuse_count: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The validated configuration.
@@ -74,6 +92,16 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
         ..TokenSettings::new(section.issuer, section.audience)
     };
     let tokens = TokenService::new(token_settings, keys).map_err(StartError::Tokens)?;
+    let on_reuse = ReusePolicy::from_name(&settings.refresh.on_reuse)
+        .ok_or_else(|| StartError::ReusePolicy(settings.refresh.on_reuse.clone()))?;
+    let sessions = SessionPolicy {
+        lifetime: SessionLifetime {
+            idle_secs: settings.sessions.idle_ttl_secs.unwrap_or(section.refresh_ttl_secs),
+            absolute_secs: settings.sessions.absolute_ttl_secs.unwrap_or(30 * 86_400),
+        },
+        grace_secs: settings.refresh.grace_secs,
+        on_reuse,
+    };
 
     check_origin(&settings.server.frontend_origin)?;
     let store = store(&settings.store)?;
@@ -95,6 +123,8 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
             store,
             cookies: CookiePolicy { secure: settings.cookies.secure, ..CookiePolicy::default() },
             users,
+            sessions,
+            reuse_count: Arc::default(),
         },
     })
 }
@@ -141,24 +171,32 @@ fn check_origin(origin: &str) -> Result<(), StartError> {
 }
 
 fn store(section: &crate::settings::StoreSection) -> Result<AnyStore, StartError> {
-    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    let url = nonempty(&section.redis_url)
-        .or_else(|| nonempty(&section.redis_addr).map(|addr| format!("redis://{addr}/")));
-    let Some(url) = url else {
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let (url, cluster) = if let Some(nodes) = nonempty(&section.redis_cluster_nodes) {
+        let urls: Vec<String> =
+            nodes.split(',').map(|n| format!("redis://{}/", n.trim())).collect();
+        (urls.join(","), true)
+    } else if let Some(url) = nonempty(&section.redis_url) {
+        (url, false)
+    } else if let Some(addr) = nonempty(&section.redis_addr) {
+        (format!("redis://{addr}/"), false)
+    } else {
         tracing::warn!(
-            "REDIS_ADDR and REDIS_URL are not set: using the embedded store; sessions end when \
-             this process does and are not shared with other instances"
+            "REDIS_ADDR, REDIS_URL and REDIS_CLUSTER_NODES are not set: using the embedded \
+             store; sessions end when this process does and are not shared with other instances"
         );
         return Ok(AnyStore::Memory(MemoryStore::new()));
     };
     let config = RedisStoreConfig {
         url,
+        cluster,
         key_prefix: section.key_prefix.clone(),
         pool_max_size: section.pool_max_size,
         timeout_ms: section.timeout_ms,
     };
     let store = RedisStore::new(&config).map_err(StartError::Store)?;
-    tracing::info!(redis = %redact_url(&config.url), "using the Redis store");
+    let redacted: Vec<String> = config.url.split(',').map(redact_url).collect();
+    tracing::info!(redis = %redacted.join(","), cluster, "using the Redis store");
     Ok(AnyStore::Redis(store))
 }
 
@@ -212,6 +250,23 @@ mod tests {
     fn production_has_no_demo_user() {
         let prepared = prepare(settings_with(Some(GOOD), Some(GOOD)), "production").unwrap();
         assert!(!prepared.state.users.any());
+    }
+
+    #[test]
+    fn an_unknown_reuse_policy_is_refused_naming_the_key() {
+        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        settings.refresh.on_reuse = "shrug".into();
+        let err = prepare(settings, "production").unwrap_err();
+        assert!(err.to_string().starts_with("refresh.on_reuse (APP__REFRESH__ON_REUSE)"), "{err}");
+    }
+
+    #[test]
+    fn idle_lifetime_defaults_to_the_refresh_lifetime() {
+        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        settings.tokens.refresh_ttl_secs = 1234;
+        let prepared = prepare(settings, "production").unwrap();
+        assert_eq!(prepared.state.sessions.lifetime.idle_secs, 1234);
+        assert_eq!(prepared.state.sessions.lifetime.absolute_secs, 30 * 86_400);
     }
 
     #[test]

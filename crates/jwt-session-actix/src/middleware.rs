@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{Error, HttpMessage};
-use jwt_session_store::{TokenId, TokenStore};
+use jwt_session_store::{AccessRef, SessionStore};
 use jwt_session_token::{TokenError, TokenKind, TokenService};
 
 use crate::extract::access_token;
@@ -15,8 +15,8 @@ use crate::{AuthError, Authenticated};
 /// Middleware that admits only requests with a live access token.
 ///
 /// It takes the token from the `access_token` cookie or a Bearer header,
-/// verifies it as an access token, asks the store whether its id is still
-/// live, and hands the verified [`Authenticated`] identity to the handler.
+/// verifies it as an access token, asks the store whether its id and its
+/// session are still live (one store round trip), and hands the verified [`Authenticated`] identity to the handler.
 /// Refusals answer with [`AuthError`]'s JSON; a store that cannot answer gives
 /// 503 and the request never reaches the handler.
 #[derive(Clone, Debug)]
@@ -35,7 +35,7 @@ impl<S> JwtAuth<S> {
 impl<Svc, B, S> Transform<Svc, ServiceRequest> for JwtAuth<S>
 where
     Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    S: TokenStore + Clone + 'static,
+    S: SessionStore + Clone + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
@@ -65,7 +65,7 @@ type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 impl<Svc, B, S> Service<ServiceRequest> for JwtAuthMiddleware<Svc, S>
 where
     Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    S: TokenStore + Clone + 'static,
+    S: SessionStore + Clone + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
@@ -93,7 +93,7 @@ where
     }
 }
 
-async fn authenticate<S: TokenStore>(
+async fn authenticate<S: SessionStore>(
     req: &ServiceRequest,
     tokens: &TokenService,
     store: &S,
@@ -101,10 +101,8 @@ async fn authenticate<S: TokenStore>(
     let (token, source) = access_token(req.request())?;
     let claims = tokens.verify(&token, TokenKind::Access).map_err(AuthError::InvalidToken)?;
 
-    let live = store
-        .is_live(TokenId::of(TokenKind::Access, &claims))
-        .await
-        .map_err(AuthError::StoreUnavailable)?;
+    let live =
+        store.access_is_live(AccessRef::of(&claims)).await.map_err(AuthError::StoreUnavailable)?;
     if !live {
         tracing::warn!(sub = %claims.sub, sid = %claims.sid, jti = %claims.jti, "revoked access token presented");
         return Err(AuthError::Revoked);

@@ -9,10 +9,11 @@ use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpResponse};
 use jwt_session_actix::{Authenticated, JwtAuth, TokenSource};
 use jwt_session_store::{
-    AnyStore, LiveToken, MemoryStore, RedisStore, RedisStoreConfig, TokenId, TokenStore,
+    AccessGrant, AnyStore, MemoryStore, NewSession, RedisStore, RedisStoreConfig, SessionLifetime,
+    SessionStore,
 };
 use jwt_session_testkit::RedisServer;
-use jwt_session_token::{TokenKeys, TokenKind, TokenPair, TokenService, TokenSettings};
+use jwt_session_token::{unix_now, TokenKeys, TokenPair, TokenService, TokenSettings};
 use serde_json::{json, Value};
 
 fn tokens() -> Arc<TokenService> {
@@ -32,7 +33,22 @@ async fn whoami(caller: Authenticated) -> HttpResponse {
 
 async fn issue_live(tokens: &TokenService, store: &AnyStore) -> TokenPair {
     let pair = tokens.issue_pair("42", "s-1").unwrap();
-    store.record(&LiveToken::of_pair(tokens, &pair)).await.unwrap();
+    store
+        .start(&NewSession {
+            subject: "42",
+            sid: "s-1",
+            device: "test",
+            ip: "127.0.0.1",
+            now: unix_now(),
+            access: AccessGrant {
+                jti: &pair.access.claims.jti,
+                expires_at: tokens.retain_until(&pair.access.claims),
+            },
+            refresh_jti: &pair.refresh.claims.jti,
+            lifetime: SessionLifetime { idle_secs: 3600, absolute_secs: 86_400 },
+        })
+        .await
+        .unwrap();
     pair
 }
 
@@ -97,10 +113,10 @@ async fn refresh_token_as_access_token_is_invalid_by_cookie_and_by_header() {
 }
 
 #[actix_web::test]
-async fn revoked_token_is_token_revoked() {
+async fn token_of_an_ended_session_is_token_revoked() {
     let (tokens, store) = (tokens(), memory());
     let pair = issue_live(&tokens, &store).await;
-    store.revoke(&[TokenId::of(TokenKind::Access, &pair.access.claims)]).await.unwrap();
+    store.end_session("42", "s-1").await.unwrap();
 
     let req = test::TestRequest::get()
         .insert_header(("Authorization", format!("Bearer {}", pair.access.token)));

@@ -1,4 +1,7 @@
-use crate::{LiveToken, MemoryStore, StoreError, TokenId, TokenStore};
+use crate::{
+    AccessRef, MemoryStore, NewSession, Rotation, RotationOutcome, SessionInfo, SessionStore,
+    StoreError,
+};
 
 /// One of the bundled backends, chosen at run time (from configuration, say)
 /// without boxing every call.
@@ -7,7 +10,7 @@ use crate::{LiveToken, MemoryStore, StoreError, TokenId, TokenStore};
 pub enum AnyStore {
     /// The embedded in-process store.
     Memory(MemoryStore),
-    /// The Redis store.
+    /// The Redis store, standalone or Cluster.
     #[cfg(feature = "redis")]
     Redis(crate::RedisStore),
 }
@@ -33,21 +36,29 @@ macro_rules! delegate {
     };
 }
 
-impl TokenStore for AnyStore {
-    async fn record(&self, tokens: &[LiveToken<'_>]) -> Result<(), StoreError> {
-        delegate!(self, store => store.record(tokens))
+impl SessionStore for AnyStore {
+    async fn start(&self, session: &NewSession<'_>) -> Result<(), StoreError> {
+        delegate!(self, store => store.start(session))
     }
 
-    async fn is_live(&self, id: TokenId<'_>) -> Result<bool, StoreError> {
-        delegate!(self, store => store.is_live(id))
+    async fn access_is_live(&self, token: AccessRef<'_>) -> Result<bool, StoreError> {
+        delegate!(self, store => store.access_is_live(token))
     }
 
-    async fn revoke(&self, ids: &[TokenId<'_>]) -> Result<usize, StoreError> {
-        delegate!(self, store => store.revoke(ids))
+    async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
+        delegate!(self, store => store.rotate(rotation))
     }
 
-    async fn consume(&self, id: TokenId<'_>) -> Result<bool, StoreError> {
-        delegate!(self, store => store.consume(id))
+    async fn end_session(&self, subject: &str, sid: &str) -> Result<bool, StoreError> {
+        delegate!(self, store => store.end_session(subject, sid))
+    }
+
+    async fn end_sessions(&self, subject: &str, keep: Option<&str>) -> Result<usize, StoreError> {
+        delegate!(self, store => store.end_sessions(subject, keep))
+    }
+
+    async fn sessions(&self, subject: &str, now: u64) -> Result<Vec<SessionInfo>, StoreError> {
+        delegate!(self, store => store.sessions(subject, now))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1,50 +1,85 @@
 use std::future::Future;
 
-use crate::{LiveToken, StoreError, TokenId};
+use crate::{AccessRef, NewSession, Rotation, RotationOutcome, SessionInfo, StoreError};
 
-/// Where issued token ids live until they expire or are revoked.
+/// Where sessions and their live token ids are kept.
 ///
-/// A token is accepted only while its id is live here, so deleting the id
-/// revokes the token at once. "Not there" is `Ok(false)`, never an error; an
-/// error means the store could not say, and callers must fail closed.
+/// A session is one login on one device. Its refresh tokens form one family:
+/// only the newest is current, and trading it for a successor
+/// ([`rotate`](Self::rotate)) is atomic. An access token is accepted only
+/// while both its id and its session are live, so ending a session revokes
+/// all of its tokens at once.
 ///
-/// Implementors write `async fn`; the futures must be `Send`. Every method is
-/// one round trip to the backend.
-pub trait TokenStore: Send + Sync {
-    /// Records tokens as live until their `expires_at`; entries already past
-    /// it are skipped. All tokens are recorded together or not at all.
+/// "Not there" is `Ok(false)` or an empty answer, never an error; an error
+/// means the store could not say, and callers must fail closed. Every method
+/// is one round trip to the backend. Implementors write `async fn`; the
+/// futures must be `Send`.
+pub trait SessionStore: Send + Sync {
+    /// Starts a session with its first access token and refresh token.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the backend cannot be reached or refuses.
-    fn record(
+    fn start(
         &self,
-        tokens: &[LiveToken<'_>],
+        session: &NewSession<'_>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Whether a token is still live.
+    /// Whether an access token is live: its id is recorded and its session
+    /// has not ended.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the backend cannot be reached or refuses.
-    fn is_live(&self, id: TokenId<'_>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn access_is_live(
+        &self,
+        token: AccessRef<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Revokes tokens; returns how many of them were live.
+    /// Trades a refresh token for its successor, single-flight: of any number
+    /// of concurrent calls with the current token, one rotates and the rest
+    /// (within the grace window) are told to hand out the same successor.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the backend cannot be reached or refuses.
-    fn revoke(&self, ids: &[TokenId<'_>])
-        -> impl Future<Output = Result<usize, StoreError>> + Send;
+    fn rotate(
+        &self,
+        rotation: &Rotation<'_>,
+    ) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send;
 
-    /// Revokes a token and says whether this call was the one that did: of
-    /// any number of concurrent calls for one live token, exactly one gets
-    /// `true`.
+    /// Ends one session of `subject`; false if it was not live.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the backend cannot be reached or refuses.
-    fn consume(&self, id: TokenId<'_>) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn end_session(
+        &self,
+        subject: &str,
+        sid: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Ends every session of `subject` except `keep`; returns how many ended.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the backend cannot be reached or refuses.
+    fn end_sessions(
+        &self,
+        subject: &str,
+        keep: Option<&str>,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// The live sessions of `subject` at `now`, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the backend cannot be reached or refuses.
+    fn sessions(
+        &self,
+        subject: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<SessionInfo>, StoreError>> + Send;
 
     /// Checks that the backend answers.
     ///

@@ -1,5 +1,5 @@
-//! Test support: a private `redis-server` on a free loopback port, stopped
-//! when dropped.
+//! Test support: private `redis-server` processes on free loopback ports, a
+//! standalone server or a three-master cluster, stopped when dropped.
 //!
 //! Tests in this workspace run against real Redis, never a mock. Each test
 //! starts its own server, so tests stay independent and leave nothing
@@ -34,6 +34,7 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    extra_args: Vec<String>,
 }
 
 impl RedisServer {
@@ -44,10 +45,16 @@ impl RedisServer {
     ///
     /// If `redis-server` is missing or does not come up.
     pub fn start() -> Self {
+        Self::start_with(&[], free_port)
+    }
+
+    /// Starts a server with `extra_args`, on a port that `pick_port` chooses.
+    fn start_with(extra_args: &[&str], pick_port: fn() -> u16) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
-        let mut server = Self { child: None, port: 0, dir };
+        let extra_args = extra_args.iter().map(|a| (*a).to_owned()).collect();
+        let mut server = Self { child: None, port: 0, dir, extra_args };
         for _attempt in 0..5 {
-            server.port = free_port();
+            server.port = pick_port();
             if server.spawn() {
                 return server;
             }
@@ -107,6 +114,7 @@ impl RedisServer {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(&log)
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -155,20 +163,111 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("cannot bind a loopback port: {e}"))
 }
 
+/// A local Redis Cluster of three masters on free loopback ports (no
+/// replicas), each node stopped on drop.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts three cluster-enabled servers, splits the 16384 slots between
+    /// them, joins them and waits until the cluster reports `ok`.
+    ///
+    /// # Panics
+    ///
+    /// If a node does not start or the cluster does not form in time.
+    pub fn start() -> Self {
+        let args = ["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"];
+        let nodes: Vec<RedisServer> =
+            (0..3).map(|_| RedisServer::start_with(&args, free_port_with_bus)).collect();
+
+        let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
+        for (node, (first, last)) in nodes.iter().zip(ranges) {
+            let (first, last) = (first.to_string(), last.to_string());
+            expect_ok(node.port, &["CLUSTER", "ADDSLOTSRANGE", &first, &last]);
+        }
+        for node in &nodes[1..] {
+            expect_ok(nodes[0].port, &["CLUSTER", "MEET", "127.0.0.1", &node.port.to_string()]);
+        }
+
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let formed = |node: &RedisServer| {
+            command(node.port, &["CLUSTER", "INFO"]).is_ok_and(|info| {
+                info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3")
+            })
+        };
+        while !nodes.iter().all(formed) {
+            assert!(Instant::now() < deadline, "the Redis Cluster did not reach cluster_state:ok");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { nodes }
+    }
+
+    /// `redis://` URLs of every node, usable as cluster seeds.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// `host:port` of every node, comma-separated, as `REDIS_CLUSTER_NODES` takes them.
+    pub fn nodes_env(&self) -> String {
+        self.nodes.iter().map(RedisServer::addr).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// A free port whose cluster bus port (port + 10000) is free as well.
+fn free_port_with_bus() -> u16 {
+    for _ in 0..100 {
+        let port = free_port();
+        if port <= 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port pair (port, port + 10000) on loopback");
+}
+
+fn expect_ok(port: u16, args: &[&str]) {
+    match command(port, args) {
+        Ok(reply) if reply == "OK" => {}
+        other => panic!("{args:?} on port {port}: {other:?}"),
+    }
+}
+
+/// Sends one command and reads a simple, error, integer or bulk reply.
+fn command(port: u16, args: &[&str]) -> Result<String, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+
+    let mut reader = std::io::BufReader::new(stream);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).map_err(|e| e.to_string())?;
+    let (kind, rest) = line.trim_end().split_at(1.min(line.len()));
+    match kind {
+        "+" | ":" => Ok(rest.to_owned()),
+        "-" => Err(rest.to_owned()),
+        "$" => {
+            let len: usize = rest.parse().map_err(|_| format!("bad bulk length {rest:?}"))?;
+            let mut body = vec![0u8; len + 2];
+            reader.read_exact(&mut body).map_err(|e| e.to_string())?;
+            body.truncate(len);
+            String::from_utf8(body).map_err(|e| e.to_string())
+        }
+        other => Err(format!("unexpected reply type {other:?}")),
+    }
+}
+
 fn binary() -> PathBuf {
     std::env::var_os("REDIS_SERVER_BIN")
         .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 
 fn ping(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut reply = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok()
-        && stream.read_exact(&mut reply).is_ok()
-        && &reply == b"+PONG\r\n"
+    command(port, &["PING"]).is_ok_and(|reply| reply == "PONG")
 }
 
 #[cfg(test)]
@@ -185,5 +284,13 @@ mod tests {
 
         redis.restart();
         assert!(ping(redis.port()));
+    }
+
+    #[test]
+    fn a_cluster_forms_with_three_masters_covering_every_slot() {
+        let cluster = RedisCluster::start();
+        assert_eq!(cluster.urls().len(), 3);
+        let info = command(cluster.nodes[0].port, &["CLUSTER", "INFO"]).unwrap();
+        assert!(info.contains("cluster_slots_assigned:16384"), "{info}");
     }
 }

@@ -47,5 +47,5 @@ pub use claims::Claims;
 pub use error::TokenError;
 pub use keys::{HmacKey, TokenKeys, MIN_SECRET_BYTES};
 pub use kind::TokenKind;
-pub use service::{new_id, unix_now, IssuedToken, TokenPair, TokenService};
+pub use service::{new_id, successor_ids, unix_now, IssuedToken, TokenPair, TokenService};
 pub use settings::TokenSettings;

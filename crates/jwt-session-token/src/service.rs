@@ -116,6 +116,48 @@ impl TokenService {
         session_id: &str,
         now: u64,
     ) -> Result<IssuedToken, TokenError> {
+        self.issue_with_id(kind, subject, session_id, now, new_id())
+    }
+
+    /// The pair that replaces the refresh token `previous`, issued at `now`.
+    ///
+    /// Its token ids are derived from `previous.jti` (name-based UUIDs), so
+    /// issuing the successor of the same token at the same time again gives
+    /// the same ids and, with a deterministic algorithm such as HS256, the
+    /// same tokens. That is what lets a store answer a refresh that races
+    /// another, or is retried, with the pair it already handed out.
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_pair`](Self::issue_pair).
+    pub fn issue_successor_at(&self, previous: &Claims, now: u64) -> Result<TokenPair, TokenError> {
+        let [access_jti, refresh_jti] = successor_ids(&previous.jti);
+        Ok(TokenPair {
+            access: self.issue_with_id(
+                TokenKind::Access,
+                &previous.sub,
+                &previous.sid,
+                now,
+                access_jti,
+            )?,
+            refresh: self.issue_with_id(
+                TokenKind::Refresh,
+                &previous.sub,
+                &previous.sid,
+                now,
+                refresh_jti,
+            )?,
+        })
+    }
+
+    fn issue_with_id(
+        &self,
+        kind: TokenKind,
+        subject: &str,
+        session_id: &str,
+        now: u64,
+        jti: String,
+    ) -> Result<IssuedToken, TokenError> {
         check_id(subject, "subject is empty or longer than 256 bytes")?;
         check_id(session_id, "session id is empty or longer than 256 bytes")?;
 
@@ -123,7 +165,7 @@ impl TokenService {
             iss: self.settings.issuer.clone(),
             sub: subject.to_owned(),
             aud: vec![self.settings.audience.clone()],
-            jti: new_id(),
+            jti,
             sid: session_id.to_owned(),
             iat: now,
             nbf: None,
@@ -159,6 +201,14 @@ fn check_id(id: &str, problem: &'static str) -> Result<(), TokenError> {
         return Err(TokenError::InvalidInput(problem));
     }
     Ok(())
+}
+
+/// The access and refresh token ids of the successor of refresh token
+/// `previous_jti`: name-based (v5) UUIDs, one namespace per kind.
+pub fn successor_ids(previous_jti: &str) -> [String; 2] {
+    const ACCESS: uuid::Uuid = uuid::Uuid::from_u128(0x5c1b_8e02_7a4d_4f0e_9b6f_0d1e_a7c3_4b21);
+    const REFRESH: uuid::Uuid = uuid::Uuid::from_u128(0x9e47_13d6_2f88_4c5a_b0e9_6a2c_58f1_d730);
+    [ACCESS, REFRESH].map(|ns| uuid::Uuid::new_v5(&ns, previous_jti.as_bytes()).to_string())
 }
 
 /// A new random identifier (UUID v4, hyphenated), fit for a `jti` or a

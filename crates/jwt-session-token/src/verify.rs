@@ -361,6 +361,23 @@ mod tests {
     }
 
     #[test]
+    fn the_successor_of_one_refresh_token_is_the_same_pair_every_time() {
+        let tokens = service();
+        let first = tokens.issue_pair_at("1", "s", NOW).unwrap();
+
+        let once = tokens.issue_successor_at(&first.refresh.claims, NOW + 60).unwrap();
+        let again = tokens.issue_successor_at(&first.refresh.claims, NOW + 60).unwrap();
+
+        assert_eq!(once.access.token, again.access.token);
+        assert_eq!(once.refresh.token, again.refresh.token);
+        assert_eq!(once.refresh.claims.sid, "s");
+        assert_ne!(once.refresh.claims.jti, first.refresh.claims.jti);
+        assert_ne!(once.access.claims.jti, once.refresh.claims.jti);
+        let next = tokens.issue_successor_at(&once.refresh.claims, NOW + 60).unwrap();
+        assert_ne!(next.refresh.claims.jti, once.refresh.claims.jti);
+    }
+
+    #[test]
     fn issued_token_debug_output_hides_the_token() {
         let issued = service().issue_pair_at("1", "s", NOW).unwrap().access;
         let shown = format!("{issued:?}");

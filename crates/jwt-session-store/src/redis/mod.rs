@@ -1,0 +1,239 @@
+mod connection;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::Script;
+
+use crate::keys::UserKeys;
+use crate::{
+    AccessRef, NewSession, Rotation, RotationOutcome, SessionInfo, SessionStore, StoreError,
+};
+use connection::{command_error, Backend};
+
+/// How to reach Redis and how to name keys there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisStoreConfig {
+    /// `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. For a
+    /// cluster, one URL per seed node, comma-separated.
+    pub url: String,
+    /// Treat `url` as the seed nodes of a Redis Cluster. Default: false.
+    pub cluster: bool,
+    /// Prepended to every key, so that several applications can share one
+    /// Redis. Default: `jwt-session:`.
+    pub key_prefix: String,
+    /// Most connections the pool opens. Default: 16.
+    pub pool_max_size: usize,
+    /// Longest wait for a connection, for connecting, and for each whole
+    /// operation, in milliseconds. Default: 1000.
+    pub timeout_ms: u64,
+}
+
+impl RedisStoreConfig {
+    /// The defaults for a standalone Redis at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            cluster: false,
+            key_prefix: "jwt-session:".to_owned(),
+            pool_max_size: 16,
+            timeout_ms: 1000,
+        }
+    }
+
+    /// The defaults for a Redis Cluster reached through `seed_urls`.
+    pub fn cluster<S: AsRef<str>>(seed_urls: &[S]) -> Self {
+        let urls: Vec<&str> = seed_urls.iter().map(AsRef::as_ref).collect();
+        Self { cluster: true, ..Self::new(urls.join(",")) }
+    }
+}
+
+/// A store on Redis (standalone or Cluster) through deadpool-redis.
+///
+/// Every operation is one round trip and one command: `EXISTS` over two keys
+/// for the hot path, a Lua script for each multi-key step, so each is atomic.
+/// All keys of one user share a hash tag (see the crate docs), which keeps the
+/// scripts on one Cluster slot. Keys carry expiries taken from the tokens and
+/// sessions, so they vanish by themselves. Clones share the pool.
+#[derive(Clone)]
+pub struct RedisStore {
+    backend: Backend,
+    prefix: String,
+    timeout: Duration,
+    scripts: Arc<Scripts>,
+}
+
+struct Scripts {
+    start: Script,
+    rotate: Script,
+    end_sessions: Script,
+    sessions: Script,
+}
+
+impl RedisStore {
+    /// Builds the pool. No connection is made yet: a Redis that is down now
+    /// makes requests fail (closed) until it is back, not the start-up.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Config`] for an unusable URL, pool size or timeout.
+    pub fn new(config: &RedisStoreConfig) -> Result<Self, StoreError> {
+        if config.pool_max_size == 0 || config.timeout_ms == 0 {
+            return Err(StoreError::Config("pool_max_size and timeout_ms must be above 0".into()));
+        }
+        let timeout = Duration::from_millis(config.timeout_ms);
+        Ok(Self {
+            backend: Backend::new(config, timeout)?,
+            prefix: config.key_prefix.clone(),
+            timeout,
+            scripts: Arc::new(Scripts {
+                start: Script::new(include_str!("start.lua")),
+                rotate: Script::new(include_str!("rotate.lua")),
+                end_sessions: Script::new(include_str!("end_sessions.lua")),
+                sessions: Script::new(include_str!("sessions.lua")),
+            }),
+        })
+    }
+
+    fn keys(&self, subject: &str) -> UserKeys {
+        UserKeys::new(&self.prefix, subject)
+    }
+
+    /// Runs one operation with a connection, within the timeout.
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(connection::Conn) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let work = async {
+            let conn = self.backend.get().await?;
+            op(conn).await
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(elapsed) => Err(StoreError::Timeout(elapsed.into())),
+        }
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("backend", &self.backend)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl SessionStore for RedisStore {
+    async fn start(&self, new: &NewSession<'_>) -> Result<(), StoreError> {
+        let keys = self.keys(new.subject);
+        self.run(|mut conn| async move {
+            let mut call = self.scripts.start.prepare_invoke();
+            call.key(keys.session(new.sid)).key(keys.access(new.access.jti)).key(keys.index());
+            call.arg(new.sid).arg(new.device).arg(new.ip).arg(new.now);
+            call.arg(new.access.expires_at).arg(new.access.jti).arg(new.refresh_jti);
+            call.arg(new.lifetime.idle_secs).arg(new.lifetime.absolute_secs);
+            call.invoke_async::<()>(&mut conn).await.map_err(command_error)
+        })
+        .await
+    }
+
+    async fn access_is_live(&self, token: AccessRef<'_>) -> Result<bool, StoreError> {
+        let keys = self.keys(token.subject);
+        self.run(|mut conn| async move {
+            let mut exists = redis::cmd("EXISTS");
+            exists.arg(keys.access(token.jti)).arg(keys.session(token.sid));
+            let found: u8 = exists.query_async(&mut conn).await.map_err(command_error)?;
+            Ok(found == 2)
+        })
+        .await
+    }
+
+    async fn rotate(&self, r: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
+        let keys = self.keys(r.subject);
+        let (outcome, time): (String, u64) = self
+            .run(|mut conn| async move {
+                let mut call = self.scripts.rotate.prepare_invoke();
+                call.key(keys.session(r.sid))
+                    .key(keys.access(r.successor_access.jti))
+                    .key(keys.index());
+                call.arg(r.presented_jti).arg(r.now).arg(r.grace_secs).arg(r.successor_refresh_jti);
+                call.arg(r.successor_access.jti)
+                    .arg(r.successor_access.expires_at)
+                    .arg(r.idle_secs);
+                call.arg(r.on_reuse.as_str()).arg(keys.access_prefix()).arg(r.sid);
+                call.invoke_async(&mut conn).await.map_err(command_error)
+            })
+            .await?;
+        match outcome.as_str() {
+            "rotated" => Ok(RotationOutcome::Rotated),
+            "replayed" => Ok(RotationOutcome::Replayed { issued_at: time }),
+            "reused" => Ok(RotationOutcome::Reused),
+            "gone" => Ok(RotationOutcome::SessionGone),
+            other => Err(StoreError::Config(format!("rotate script answered {other:?}"))),
+        }
+    }
+
+    async fn end_session(&self, subject: &str, sid: &str) -> Result<bool, StoreError> {
+        let keys = self.keys(subject);
+        self.run(|mut conn| async move {
+            // One transaction on one slot: the session and its index entry.
+            let mut pipe = redis::pipe();
+            pipe.atomic().del(keys.session(sid)).zrem(keys.index(), sid).ignore();
+            let (deleted,): (u32,) = pipe.query_async(&mut conn).await.map_err(command_error)?;
+            Ok(deleted == 1)
+        })
+        .await
+    }
+
+    async fn end_sessions(&self, subject: &str, keep: Option<&str>) -> Result<usize, StoreError> {
+        let keys = self.keys(subject);
+        self.run(|mut conn| async move {
+            let mut call = self.scripts.end_sessions.prepare_invoke();
+            call.key(keys.index()).arg(keys.session_prefix()).arg(keep.unwrap_or(""));
+            call.invoke_async(&mut conn).await.map_err(command_error)
+        })
+        .await
+    }
+
+    async fn sessions(&self, subject: &str, now: u64) -> Result<Vec<SessionInfo>, StoreError> {
+        let keys = self.keys(subject);
+        let fields: Vec<String> = self
+            .run(|mut conn| async move {
+                let mut call = self.scripts.sessions.prepare_invoke();
+                call.key(keys.index()).arg(keys.session_prefix()).arg(now);
+                call.invoke_async(&mut conn).await.map_err(command_error)
+            })
+            .await?;
+        let number = |text: &str| text.parse::<f64>().map_or(0, |n| n as u64);
+        let mut sessions: Vec<SessionInfo> = fields
+            .chunks_exact(7)
+            .map(|f| SessionInfo {
+                sid: f[0].clone(),
+                device: f[1].clone(),
+                ip: f[2].clone(),
+                created_at: number(&f[3]),
+                last_used_at: number(&f[4]),
+                refresh_count: number(&f[5]),
+                expires_at: number(&f[6]),
+            })
+            .collect();
+        sessions.sort_by(|a, b| (a.created_at, &a.sid).cmp(&(b.created_at, &b.sid)));
+        Ok(sessions)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|mut conn| async move {
+            redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .map(drop)
+                .map_err(command_error)
+        })
+        .await
+    }
+}
