@@ -1,4 +1,5 @@
-//! Routes, CORS, body limits and request logs, wired into one actix `App`.
+//! Routes, CORS, cross-site request checks, body limits and request logs,
+//! wired into one actix `App`.
 
 use std::time::Instant;
 
@@ -7,9 +8,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::{web, App, Error};
-use jwt_session_actix::JwtAuth;
+use jwt_session_actix::{CrossSiteGuard, JwtAuth};
 
-use crate::routes;
+use crate::errors::ApiError;
+use crate::routes::{self, auth, sessions, todos};
 use crate::startup::AppState;
 
 /// Everything one worker needs to build its `App`.
@@ -18,6 +20,7 @@ pub(crate) struct AppConfig {
     pub(crate) state: AppState,
     pub(crate) frontend_origin: String,
     pub(crate) max_body_bytes: usize,
+    pub(crate) require_origin: bool,
 }
 
 pub(crate) fn build(
@@ -34,14 +37,21 @@ pub(crate) fn build(
     let auth = JwtAuth::new(config.state.tokens.clone(), config.state.store.clone());
     let cors = Cors::default()
         .allowed_origin(&config.frontend_origin)
-        .allowed_methods([Method::GET, Method::POST, Method::DELETE])
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
         .supports_credentials()
         .max_age(3600);
+    let cross_site =
+        CrossSiteGuard::new([config.frontend_origin.clone()]).require_origin(config.require_origin);
+    let query = web::QueryConfig::default().error_handler(|_, _| {
+        ApiError::InvalidField("offset and limit must be whole numbers").into()
+    });
 
     App::new()
         .app_data(web::Data::new(config.state))
         .app_data(web::PayloadConfig::new(config.max_body_bytes))
+        .app_data(query)
+        .wrap(cross_site)
         .wrap(cors)
         .wrap_fn(|req, srv| {
             let started = Instant::now();
@@ -59,24 +69,32 @@ pub(crate) fn build(
                 response
             }
         })
-        .service(resource("/login").route(web::post().to(routes::login)))
-        .service(resource("/token/refresh").route(web::post().to(routes::refresh)))
+        .service(resource("/login").route(web::post().to(auth::login)))
+        .service(resource("/register").route(web::post().to(auth::register)))
+        .service(resource("/token/refresh").route(web::post().to(auth::refresh)))
         .service(resource("/healthz").route(web::get().to(routes::healthz)))
         .service(resource("/readyz").route(web::get().to(routes::readyz)))
-        .service(resource("/todo").wrap(auth.clone()).route(web::post().to(routes::create_todo)))
-        .service(resource("/logout").wrap(auth.clone()).route(web::post().to(routes::logout)))
+        .service(resource("/openapi.json").route(web::get().to(crate::openapi::openapi_json)))
+        .service(resource("/todo").wrap(auth.clone()).route(web::post().to(todos::create)))
+        .service(resource("/todos").wrap(auth.clone()).route(web::get().to(todos::list)))
+        .service(
+            resource("/todos/{id}")
+                .wrap(auth.clone())
+                .route(web::get().to(todos::get))
+                .route(web::patch().to(todos::change))
+                .route(web::delete().to(todos::delete)),
+        )
+        .service(resource("/logout").wrap(auth.clone()).route(web::post().to(auth::logout)))
         .service(
             resource("/logout/others")
                 .wrap(auth.clone())
-                .route(web::post().to(routes::logout_others)),
+                .route(web::post().to(sessions::logout_others)),
         )
         .service(
-            resource("/logout/all").wrap(auth.clone()).route(web::post().to(routes::logout_all)),
+            resource("/logout/all").wrap(auth.clone()).route(web::post().to(sessions::logout_all)),
         )
-        .service(
-            resource("/sessions").wrap(auth.clone()).route(web::get().to(routes::list_sessions)),
-        )
-        .service(resource("/sessions/{id}").wrap(auth).route(web::delete().to(routes::end_session)))
+        .service(resource("/sessions").wrap(auth.clone()).route(web::get().to(sessions::list)))
+        .service(resource("/sessions/{id}").wrap(auth).route(web::delete().to(sessions::end)))
         .default_service(web::to(routes::not_found))
 }
 

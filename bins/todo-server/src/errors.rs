@@ -9,6 +9,19 @@ use jwt_session_token::TokenError;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ApiError {
+    /// A field is out of its rules; the message names the field.
+    #[error("{0}")]
+    InvalidField(&'static str),
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("registration is disabled")]
+    RegistrationClosed,
+    #[error("too many failed logins; try again later")]
+    Throttled { retry_after_secs: u64 },
+    #[error("todo not found")]
+    TodoNotFound,
+    #[error("internal error")]
+    Hashing,
     #[error("invalid json")]
     InvalidJson,
     #[error("request body too large")]
@@ -36,7 +49,12 @@ pub(crate) enum ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidJson => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidJson | Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UsernameTaken => StatusCode::CONFLICT,
+            Self::RegistrationClosed => StatusCode::FORBIDDEN,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TodoNotFound => StatusCode::NOT_FOUND,
+            Self::Hashing => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidCredentials
             | Self::MissingRefreshToken
@@ -55,9 +73,16 @@ impl ResponseError for ApiError {
                 tracing::error!(error = %chain(cause), "session store unavailable; request refused");
             }
             Self::Signing(cause) => tracing::error!(error = %chain(cause), "cannot sign tokens"),
+            Self::Hashing => tracing::error!("password hashing failed"),
             _ => {}
         }
-        json_error(self.status_code(), &self.to_string())
+        let mut response = json_error(self.status_code(), &self.to_string());
+        if let Self::Throttled { retry_after_secs } = self {
+            let value =
+                actix_web::http::header::HeaderValue::from(retry_after_secs.max(&1).to_owned());
+            response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

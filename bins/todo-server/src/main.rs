@@ -3,13 +3,15 @@
 //! Configuration comes from `config/` and the environment (see the README);
 //! this file only loads it, wires the app and serves until SIGINT or SIGTERM.
 
+mod accounts;
 mod app;
 mod body;
+mod data;
 mod errors;
+mod openapi;
 mod routes;
 mod settings;
 mod startup;
-mod users;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -71,6 +73,7 @@ async fn serve(prepared: startup::Prepared, app_env: &str) -> std::io::Result<()
         state: prepared.state,
         frontend_origin: prepared.frontend_origin,
         max_body_bytes: prepared.max_body_bytes,
+        require_origin: prepared.require_origin,
     };
     // Signal handlers are installed before the address is announced, so a
     // SIGTERM that follows the announcement always drains gracefully.

@@ -31,6 +31,9 @@ pub(crate) struct Settings {
     pub(crate) cookies: CookieSection,
     pub(crate) refresh: RefreshSection,
     pub(crate) sessions: SessionSection,
+    pub(crate) accounts: AccountSection,
+    pub(crate) login: LoginSection,
+    pub(crate) csrf: CsrfSection,
 }
 
 /// `[server]`
@@ -170,6 +173,44 @@ pub(crate) struct SessionSection {
     /// Seconds after login at which a session ends whatever happens.
     /// Default: 2592000 (30 days).
     pub(crate) absolute_ttl_secs: Option<u64>,
+}
+
+/// `[accounts]`
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct AccountSection {
+    /// Whether `POST /register` creates accounts. Default: false (true in
+    /// `config/development.toml`).
+    pub(crate) registration: bool,
+}
+
+/// `[login]`: failed-login throttling, kept in the store.
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LoginSection {
+    /// Failures per username within a window before 429. Default: 5.
+    pub(crate) max_failures_per_user: u64,
+    /// Failures per client IP within a window before 429. Default: 50.
+    pub(crate) max_failures_per_ip: u64,
+    /// Length of a throttling window, in seconds. Default: 900.
+    pub(crate) window_secs: u64,
+}
+
+impl Default for LoginSection {
+    fn default() -> Self {
+        Self { max_failures_per_user: 5, max_failures_per_ip: 50, window_secs: 900 }
+    }
+}
+
+/// `[csrf]`
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct CsrfSection {
+    /// Refuse cookie-authenticated unsafe requests that carry neither `Origin`
+    /// nor `Referer`. Default: false, since only browsers send cookies
+    /// cross-site and every current browser sends `Origin` on such requests,
+    /// while non-browser clients of the reference (curl) send neither.
+    pub(crate) require_origin: bool,
 }
 
 /// A configured secret: never shown by `Debug`, wiped from memory on drop.

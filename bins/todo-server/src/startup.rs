@@ -13,8 +13,10 @@ use jwt_session_store::{
 use jwt_session_token::{HmacKey, TokenError, TokenKeys, TokenService, TokenSettings};
 use rand::RngCore;
 
-use crate::settings::{Secret, Settings};
-use crate::users::Users;
+use crate::accounts::Accounts;
+use crate::data::{AppData, MemoryData, RedisData};
+use crate::errors::ApiError;
+use crate::settings::{LoginSection, Secret, Settings};
 
 /// Why the server refuses to start.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,8 @@ pub(crate) enum StartError {
          revoke-successor or alert-only"
     )]
     ReusePolicy(String),
+    #[error("cannot prepare password hashing: {0}")]
+    Accounts(ApiError),
 }
 
 /// How sessions live and how refresh tokens rotate.
@@ -55,10 +59,30 @@ pub(crate) struct AppState {
     pub(crate) tokens: Arc<TokenService>,
     pub(crate) store: AnyStore,
     pub(crate) cookies: CookiePolicy,
-    pub(crate) users: Users,
+    pub(crate) accounts: Accounts,
+    pub(crate) data: AppData,
     pub(crate) sessions: SessionPolicy,
+    pub(crate) login: LoginPolicy,
     /// Refresh tokens reused since start, for the warn logs until metrics exist.
     pub(crate) reuse_count: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// When failed logins are throttled.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LoginPolicy {
+    pub(crate) max_failures_per_user: u64,
+    pub(crate) max_failures_per_ip: u64,
+    pub(crate) window_secs: u64,
+}
+
+impl From<&LoginSection> for LoginPolicy {
+    fn from(section: &LoginSection) -> Self {
+        Self {
+            max_failures_per_user: section.max_failures_per_user,
+            max_failures_per_ip: section.max_failures_per_ip,
+            window_secs: section.window_secs,
+        }
+    }
 }
 
 /// The validated configuration.
@@ -68,6 +92,7 @@ pub(crate) struct Prepared {
     pub(crate) frontend_origin: String,
     pub(crate) shutdown_timeout_secs: u64,
     pub(crate) max_body_bytes: usize,
+    pub(crate) require_origin: bool,
     pub(crate) state: AppState,
 }
 
@@ -104,12 +129,13 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
     };
 
     check_origin(&settings.server.frontend_origin)?;
-    let store = store(&settings.store)?;
-    let users = Users::new(development);
-    if !users.any() {
-        tracing::warn!(
+    let (store, data) = store(&settings.store)?;
+    let accounts = Accounts::new(data.clone(), development, settings.accounts.registration)
+        .map_err(StartError::Accounts)?;
+    if !accounts.has_demo_user() && !accounts.registration_open() {
+        tracing::info!(
             app_env,
-            "no user accounts: the demo user exists only with APP_ENV=development"
+            "registration is closed and there is no demo user: only existing accounts can log in"
         );
     }
 
@@ -118,12 +144,15 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
         frontend_origin: settings.server.frontend_origin,
         shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
         max_body_bytes: settings.server.max_body_bytes,
+        require_origin: settings.csrf.require_origin,
         state: AppState {
             tokens: Arc::new(tokens),
             store,
             cookies: CookiePolicy { secure: settings.cookies.secure, ..CookiePolicy::default() },
-            users,
+            accounts,
+            data,
             sessions,
+            login: LoginPolicy::from(&settings.login),
             reuse_count: Arc::default(),
         },
     })
@@ -170,7 +199,8 @@ fn check_origin(origin: &str) -> Result<(), StartError> {
     }
 }
 
-fn store(section: &crate::settings::StoreSection) -> Result<AnyStore, StartError> {
+/// The session store and the app's data store, on one backend.
+fn store(section: &crate::settings::StoreSection) -> Result<(AnyStore, AppData), StartError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let (url, cluster) = if let Some(nodes) = nonempty(&section.redis_cluster_nodes) {
         let urls: Vec<String> =
@@ -185,7 +215,7 @@ fn store(section: &crate::settings::StoreSection) -> Result<AnyStore, StartError
             "REDIS_ADDR, REDIS_URL and REDIS_CLUSTER_NODES are not set: using the embedded \
              store; sessions end when this process does and are not shared with other instances"
         );
-        return Ok(AnyStore::Memory(MemoryStore::new()));
+        return Ok((AnyStore::Memory(MemoryStore::new()), AppData::Memory(MemoryData::default())));
     };
     let config = RedisStoreConfig {
         url,
@@ -197,7 +227,8 @@ fn store(section: &crate::settings::StoreSection) -> Result<AnyStore, StartError
     let store = RedisStore::new(&config).map_err(StartError::Store)?;
     let redacted: Vec<String> = config.url.split(',').map(redact_url).collect();
     tracing::info!(redis = %redacted.join(","), cluster, "using the Redis store");
-    Ok(AnyStore::Redis(store))
+    let data = AppData::Redis(RedisData::new(store.pool().clone(), &section.key_prefix));
+    Ok((AnyStore::Redis(store), data))
 }
 
 /// The URL without its password, for logs.
@@ -243,13 +274,13 @@ mod tests {
     #[test]
     fn development_fills_in_missing_secrets_and_has_the_demo_user() {
         let prepared = prepare(settings_with(None, None), "development").unwrap();
-        assert!(prepared.state.users.any());
+        assert!(prepared.state.accounts.has_demo_user());
     }
 
     #[test]
     fn production_has_no_demo_user() {
         let prepared = prepare(settings_with(Some(GOOD), Some(GOOD)), "production").unwrap();
-        assert!(!prepared.state.users.any());
+        assert!(!prepared.state.accounts.has_demo_user());
     }
 
     #[test]

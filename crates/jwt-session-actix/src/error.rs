@@ -1,3 +1,4 @@
+use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use jwt_session_store::StoreError;
@@ -35,8 +36,19 @@ impl ResponseError for AuthError {
         }
     }
 
+    /// The JSON answer; 401s carry `WWW-Authenticate: Bearer` (RFC 6750),
+    /// with `error="invalid_token"` when a token was presented.
     fn error_response(&self) -> HttpResponse {
-        json_error(self.status_code(), &self.to_string())
+        let mut response = json_error(self.status_code(), &self.to_string());
+        let challenge = match self {
+            Self::MissingToken => Some("Bearer"),
+            Self::InvalidToken(_) | Self::Revoked => Some(r#"Bearer error="invalid_token""#),
+            Self::StoreUnavailable(_) => None,
+        };
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        response
     }
 }
 

@@ -1,6 +1,6 @@
 //! actix-web support for JWT sessions: a middleware that admits only live
-//! access tokens, an extractor for the verified caller, and the token
-//! cookies.
+//! access tokens, an extractor for the verified caller, the token cookies,
+//! and a guard against cross-site requests authenticated by cookie.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -35,12 +35,14 @@
 #![deny(missing_docs)]
 
 mod cookies;
+mod csrf;
 mod error;
 mod extract;
 mod identity;
 mod middleware;
 
 pub use cookies::{CookiePolicy, ACCESS_COOKIE, REFRESH_COOKIE};
+pub use csrf::{CrossSiteGuard, CrossSiteGuardMiddleware};
 pub use error::{json_error, AuthError};
 pub use extract::{access_token, bearer_token, TokenSource};
 pub use identity::Authenticated;

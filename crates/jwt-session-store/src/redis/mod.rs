@@ -3,7 +3,6 @@ mod connection;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use redis::Script;
 
@@ -11,7 +10,7 @@ use crate::keys::UserKeys;
 use crate::{
     AccessRef, NewSession, Rotation, RotationOutcome, SessionInfo, SessionStore, StoreError,
 };
-use connection::{command_error, Backend};
+pub use connection::{command_error, RedisConnection, RedisPool};
 
 /// How to reach Redis and how to name keys there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,9 +58,8 @@ impl RedisStoreConfig {
 /// sessions, so they vanish by themselves. Clones share the pool.
 #[derive(Clone)]
 pub struct RedisStore {
-    backend: Backend,
+    pool: RedisPool,
     prefix: String,
-    timeout: Duration,
     scripts: Arc<Scripts>,
 }
 
@@ -80,14 +78,9 @@ impl RedisStore {
     ///
     /// [`StoreError::Config`] for an unusable URL, pool size or timeout.
     pub fn new(config: &RedisStoreConfig) -> Result<Self, StoreError> {
-        if config.pool_max_size == 0 || config.timeout_ms == 0 {
-            return Err(StoreError::Config("pool_max_size and timeout_ms must be above 0".into()));
-        }
-        let timeout = Duration::from_millis(config.timeout_ms);
         Ok(Self {
-            backend: Backend::new(config, timeout)?,
+            pool: RedisPool::new(config)?,
             prefix: config.key_prefix.clone(),
-            timeout,
             scripts: Arc::new(Scripts {
                 start: Script::new(include_str!("start.lua")),
                 rotate: Script::new(include_str!("rotate.lua")),
@@ -101,29 +94,30 @@ impl RedisStore {
         UserKeys::new(&self.prefix, subject)
     }
 
-    /// Runs one operation with a connection, within the timeout.
+    /// The connection pool, for application data kept in the same Redis.
+    pub fn pool(&self) -> &RedisPool {
+        &self.pool
+    }
+
+    /// The configured key prefix.
+    pub fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
-        F: FnOnce(connection::Conn) -> Fut,
+        F: FnOnce(RedisConnection) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        let work = async {
-            let conn = self.backend.get().await?;
-            op(conn).await
-        };
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result,
-            Err(elapsed) => Err(StoreError::Timeout(elapsed.into())),
-        }
+        self.pool.run(op).await
     }
 }
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
-            .field("backend", &self.backend)
+            .field("pool", &self.pool)
             .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
             .finish()
     }
 }

@@ -1,0 +1,199 @@
+//! The todo server's own data: accounts, todos and login throttling, each
+//! behind a trait, with an embedded backend and a Redis one that shares the
+//! session store's connection pool (and so fails closed the same way).
+
+mod memory;
+mod redis;
+
+use std::future::Future;
+
+use jwt_session_store::StoreError;
+use serde::Serialize;
+
+pub(crate) use self::memory::MemoryData;
+pub(crate) use self::redis::RedisData;
+
+/// A user account.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Account {
+    /// The stable user id: the `sub` of the user's tokens.
+    pub(crate) id: String,
+    /// The normalised, unique username.
+    pub(crate) username: String,
+    /// The argon2id hash in PHC string form.
+    pub(crate) password_hash: String,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account").field("id", &self.id).field("username", &self.username).finish()
+    }
+}
+
+/// A todo of one user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub(crate) struct Todo {
+    /// Its id (a time-ordered UUID).
+    pub(crate) id: String,
+    /// 1 to 500 characters.
+    pub(crate) title: String,
+    /// Whether it is done.
+    pub(crate) done: bool,
+    /// Creation time, in seconds since the Unix epoch.
+    pub(crate) created_at: u64,
+    /// Last change, in seconds since the Unix epoch.
+    pub(crate) updated_at: u64,
+}
+
+/// One page of a user's todos, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TodoPage {
+    pub(crate) todos: Vec<Todo>,
+    pub(crate) total: u64,
+}
+
+/// A change to a todo; absent fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TodoChange {
+    pub(crate) title: Option<String>,
+    pub(crate) done: Option<bool>,
+    pub(crate) now: u64,
+}
+
+/// User accounts.
+pub(crate) trait UserStore: Send + Sync {
+    /// Creates an account; false when the username is taken.
+    fn create_account(
+        &self,
+        account: &Account,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The account of a normalised username.
+    fn account(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
+}
+
+/// Todos, kept per owner.
+pub(crate) trait TodoStore: Send + Sync {
+    /// Stores a new todo.
+    fn add_todo(
+        &self,
+        owner: &str,
+        todo: &Todo,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A page of the owner's todos, newest first.
+    fn todos(
+        &self,
+        owner: &str,
+        offset: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<TodoPage, StoreError>> + Send;
+    /// One of the owner's todos.
+    fn todo(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Todo>, StoreError>> + Send;
+    /// Changes one of the owner's todos; `None` if it does not exist.
+    fn change_todo(
+        &self,
+        owner: &str,
+        id: &str,
+        change: &TodoChange,
+    ) -> impl Future<Output = Result<Option<Todo>, StoreError>> + Send;
+    /// Deletes one of the owner's todos; false if it did not exist.
+    fn delete_todo(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Counters of failed logins in fixed windows.
+pub(crate) trait LoginThrottle: Send + Sync {
+    /// The failures counted under `key` in its current window, and the
+    /// seconds until that window ends.
+    fn failures(
+        &self,
+        key: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<(u64, u64), StoreError>> + Send;
+    /// Counts one failure under `key`; a new window of `window_secs` starts
+    /// with the first.
+    fn add_failure(
+        &self,
+        key: &str,
+        window_secs: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets the failures under `key`.
+    fn clear_failures(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The backend chosen by configuration.
+#[derive(Clone, Debug)]
+pub(crate) enum AppData {
+    Memory(MemoryData),
+    Redis(RedisData),
+}
+
+macro_rules! delegate {
+    ($self:ident, $data:ident => $call:expr) => {
+        match $self {
+            AppData::Memory($data) => $call.await,
+            AppData::Redis($data) => $call.await,
+        }
+    };
+}
+
+impl UserStore for AppData {
+    async fn create_account(&self, account: &Account) -> Result<bool, StoreError> {
+        delegate!(self, data => data.create_account(account))
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        delegate!(self, data => data.account(username))
+    }
+}
+
+impl TodoStore for AppData {
+    async fn add_todo(&self, owner: &str, todo: &Todo) -> Result<(), StoreError> {
+        delegate!(self, data => data.add_todo(owner, todo))
+    }
+
+    async fn todos(&self, owner: &str, offset: u64, limit: u64) -> Result<TodoPage, StoreError> {
+        delegate!(self, data => data.todos(owner, offset, limit))
+    }
+
+    async fn todo(&self, owner: &str, id: &str) -> Result<Option<Todo>, StoreError> {
+        delegate!(self, data => data.todo(owner, id))
+    }
+
+    async fn change_todo(
+        &self,
+        owner: &str,
+        id: &str,
+        change: &TodoChange,
+    ) -> Result<Option<Todo>, StoreError> {
+        delegate!(self, data => data.change_todo(owner, id, change))
+    }
+
+    async fn delete_todo(&self, owner: &str, id: &str) -> Result<bool, StoreError> {
+        delegate!(self, data => data.delete_todo(owner, id))
+    }
+}
+
+impl LoginThrottle for AppData {
+    async fn failures(&self, key: &str, now: u64) -> Result<(u64, u64), StoreError> {
+        delegate!(self, data => data.failures(key, now))
+    }
+
+    async fn add_failure(&self, key: &str, window_secs: u64, now: u64) -> Result<(), StoreError> {
+        delegate!(self, data => data.add_failure(key, window_secs, now))
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        delegate!(self, data => data.clear_failures(key))
+    }
+}

@@ -1,0 +1,98 @@
+//! The caller's sessions: list them, end one, end the others, end all.
+
+use actix_web::{web, HttpResponse};
+use jwt_session_actix::Authenticated;
+use jwt_session_store::SessionStore;
+use jwt_session_token::unix_now;
+
+use super::with_cleared_cookies;
+use crate::errors::ApiError;
+use crate::openapi::{Ended, ErrorBody, OkBody, SessionList, SessionView};
+use crate::startup::AppState;
+
+/// `GET /sessions`: the caller's live sessions, oldest first.
+#[utoipa::path(get, path = "/sessions", tag = "sessions", responses(
+    (status = 200, description = "The caller's live sessions", body = SessionList),
+    (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
+    (status = 503, description = "session store unavailable", body = ErrorBody)),
+    security(("cookie" = []), ("bearer" = [])))]
+pub(crate) async fn list(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let sessions = state.store.sessions(caller.subject(), unix_now()).await?;
+    let sessions = sessions
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.sid == caller.claims.sid,
+            id: s.sid,
+            device: s.device,
+            ip: s.ip,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            expires_at: s.expires_at,
+            refresh_count: s.refresh_count,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(SessionList { sessions }))
+}
+
+/// `DELETE /sessions/{id}`: ends one of the caller's sessions; any other id,
+/// another user's included, is 404.
+#[utoipa::path(delete, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "Session id")),
+    responses(
+    (status = 200, description = "Ended; its tokens stop working at once", body = OkBody),
+    (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
+    (status = 403, description = "cross-site request refused", body = ErrorBody),
+    (status = 404, description = "session not found (also another user's)", body = ErrorBody),
+    (status = 503, description = "session store unavailable", body = ErrorBody)),
+    security(("cookie" = []), ("bearer" = [])))]
+pub(crate) async fn end(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    sid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.store.end_session(caller.subject(), &sid).await? {
+        return Err(ApiError::SessionNotFound);
+    }
+    tracing::info!(sub = %caller.claims.sub, sid = %sid, by_sid = %caller.claims.sid, "session ended");
+    let mut response = HttpResponse::Ok();
+    if *sid == caller.claims.sid {
+        with_cleared_cookies(&mut response, &state);
+    }
+    Ok(response.json(OkBody::YES))
+}
+
+/// `POST /logout/others`: ends every session of the caller but this one.
+#[utoipa::path(post, path = "/logout/others", tag = "sessions", responses(
+    (status = 200, description = "The other sessions ended", body = Ended),
+    (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
+    (status = 403, description = "cross-site request refused", body = ErrorBody),
+    (status = 503, description = "session store unavailable", body = ErrorBody)),
+    security(("cookie" = []), ("bearer" = [])))]
+pub(crate) async fn logout_others(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let claims = &caller.claims;
+    let ended = state.store.end_sessions(&claims.sub, Some(&claims.sid)).await?;
+    tracing::info!(sub = %claims.sub, sid = %claims.sid, ended, "logged out other sessions");
+    Ok(HttpResponse::Ok().json(Ended { ok: true, ended }))
+}
+
+/// `POST /logout/all`: ends every session of the caller, this one included.
+#[utoipa::path(post, path = "/logout/all", tag = "sessions", responses(
+    (status = 200, description = "Every session ended; cookies cleared", body = Ended),
+    (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
+    (status = 403, description = "cross-site request refused", body = ErrorBody),
+    (status = 503, description = "session store unavailable", body = ErrorBody)),
+    security(("cookie" = []), ("bearer" = [])))]
+pub(crate) async fn logout_all(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let claims = &caller.claims;
+    let ended = state.store.end_sessions(&claims.sub, None).await?;
+    tracing::info!(sub = %claims.sub, sid = %claims.sid, ended, "logged out everywhere");
+    Ok(with_cleared_cookies(HttpResponse::Ok(), &state).json(Ended { ok: true, ended }))
+}

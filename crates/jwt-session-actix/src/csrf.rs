@@ -1,0 +1,215 @@
+use std::future::{ready, Ready};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{AUTHORIZATION, ORIGIN, REFERER};
+use actix_web::http::{Method, StatusCode, Uri};
+use actix_web::Error;
+
+use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::error::json_error;
+use crate::extract::bearer_token;
+
+/// Middleware that refuses cross-site requests authenticated by cookie.
+///
+/// A request with an unsafe method (anything but GET, HEAD, OPTIONS, TRACE)
+/// that carries a token cookie must come from an allowed origin or the
+/// server's own, as its `Origin` header says (or, lacking one, the origin of
+/// its `Referer`); otherwise it gets 403 `{"error":"cross-site request
+/// refused"}` and never reaches a handler. Requests with a Bearer header are
+/// exempt: a cross-site page cannot set one without a CORS preflight.
+///
+/// A request with neither `Origin` nor `Referer` passes unless
+/// [`require_origin`](Self::require_origin) is set: browsers send `Origin` on
+/// every cross-site unsafe request, and clients that send neither (curl,
+/// server-to-server) cannot be driven by another site.
+#[derive(Clone, Debug)]
+pub struct CrossSiteGuard {
+    allowed: Arc<Vec<String>>,
+    require_origin: bool,
+}
+
+impl CrossSiteGuard {
+    /// Allows `allowed_origins` (each `scheme://host[:port]`) besides the
+    /// server's own.
+    pub fn new<I, S>(allowed_origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let allowed = allowed_origins
+            .into_iter()
+            .map(|o| o.into().trim_end_matches('/').to_owned())
+            .collect();
+        Self { allowed: Arc::new(allowed), require_origin: false }
+    }
+
+    /// Also refuses cookie-authenticated unsafe requests without `Origin` and
+    /// `Referer`.
+    pub fn require_origin(mut self, required: bool) -> Self {
+        self.require_origin = required;
+        self
+    }
+
+    /// Why `req` is refused, if it is.
+    fn refusal(&self, req: &ServiceRequest) -> Option<String> {
+        let safe = [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE];
+        if safe.contains(req.method()) {
+            return None;
+        }
+        let by_cookie = req.cookie(ACCESS_COOKIE).is_some() || req.cookie(REFRESH_COOKIE).is_some();
+        if !by_cookie || matches!(bearer_token(req.headers()), Ok(Some(_))) {
+            return None;
+        }
+        let origin = match req.headers().get(ORIGIN) {
+            Some(origin) => Some(origin.to_str().unwrap_or("<not ascii>").to_owned()),
+            None => req.headers().get(REFERER).map(|referer| {
+                referer
+                    .to_str()
+                    .ok()
+                    .and_then(origin_of)
+                    .unwrap_or_else(|| "<unparsable referer>".to_owned())
+            }),
+        };
+        let Some(origin) = origin else {
+            return self.require_origin.then(|| "no Origin or Referer".to_owned());
+        };
+        let own = {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        };
+        if origin == own || self.allowed.contains(&origin) {
+            None
+        } else {
+            Some(origin)
+        }
+    }
+}
+
+/// `scheme://authority` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let uri: Uri = url.parse().ok()?;
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+}
+
+impl<Svc, B: 'static> Transform<Svc, ServiceRequest> for CrossSiteGuard
+where
+    Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = CrossSiteGuardMiddleware<Svc>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: Svc) -> Self::Future {
+        ready(Ok(CrossSiteGuardMiddleware { service: Rc::new(service), guard: self.clone() }))
+    }
+}
+
+/// The service [`CrossSiteGuard`] wraps around the app.
+#[derive(Debug)]
+pub struct CrossSiteGuardMiddleware<Svc> {
+    service: Rc<Svc>,
+    guard: CrossSiteGuard,
+}
+
+impl<Svc, B: 'static> Service<ServiceRequest> for CrossSiteGuardMiddleware<Svc>
+where
+    Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        if let Some(origin) = self.guard.refusal(&req) {
+            let origin: String = origin.chars().take(120).collect();
+            tracing::warn!(
+                path = req.path(),
+                origin,
+                has_authorization = req.headers().contains_key(AUTHORIZATION),
+                "cross-site request refused"
+            );
+            let response = json_error(StatusCode::FORBIDDEN, "cross-site request refused");
+            return Box::pin(ready(Ok(req.into_response(response).map_into_right_body())));
+        }
+        let service = self.service.clone();
+        Box::pin(async move { service.call(req).await.map(ServiceResponse::map_into_left_body) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::cookie::Cookie;
+    use actix_web::test::TestRequest;
+
+    fn guard() -> CrossSiteGuard {
+        CrossSiteGuard::new(["https://app.example"])
+    }
+
+    fn cookie_post() -> TestRequest {
+        TestRequest::post()
+            .uri("/todo")
+            .insert_header(("Host", "api.example"))
+            .cookie(Cookie::new(ACCESS_COOKIE, "t"))
+    }
+
+    #[test]
+    fn a_cookie_post_from_another_site_is_refused() {
+        let req = cookie_post().insert_header(("Origin", "https://evil.example")).to_srv_request();
+        assert_eq!(guard().refusal(&req).as_deref(), Some("https://evil.example"));
+        let req = cookie_post().insert_header(("Origin", "null")).to_srv_request();
+        assert!(guard().refusal(&req).is_some());
+    }
+
+    #[test]
+    fn a_cookie_post_from_an_allowed_or_the_own_origin_passes() {
+        let req = cookie_post().insert_header(("Origin", "https://app.example")).to_srv_request();
+        assert_eq!(guard().refusal(&req), None);
+        let req = cookie_post().insert_header(("Origin", "http://api.example")).to_srv_request();
+        assert_eq!(guard().refusal(&req), None);
+    }
+
+    #[test]
+    fn referer_stands_in_for_a_missing_origin() {
+        let req = cookie_post()
+            .insert_header(("Referer", "https://evil.example/page?x=1"))
+            .to_srv_request();
+        assert_eq!(guard().refusal(&req).as_deref(), Some("https://evil.example"));
+        let req =
+            cookie_post().insert_header(("Referer", "https://app.example/todos")).to_srv_request();
+        assert_eq!(guard().refusal(&req), None);
+    }
+
+    #[test]
+    fn bearer_requests_safe_methods_and_cookieless_requests_are_exempt() {
+        let bearer = cookie_post()
+            .insert_header(("Origin", "https://evil.example"))
+            .insert_header(("Authorization", "Bearer a.b.c"))
+            .to_srv_request();
+        assert_eq!(guard().refusal(&bearer), None);
+        let get = TestRequest::get()
+            .cookie(Cookie::new(ACCESS_COOKIE, "t"))
+            .insert_header(("Origin", "https://evil.example"))
+            .to_srv_request();
+        assert_eq!(guard().refusal(&get), None);
+        let login =
+            TestRequest::post().insert_header(("Origin", "https://evil.example")).to_srv_request();
+        assert_eq!(guard().refusal(&login), None);
+    }
+
+    #[test]
+    fn no_origin_and_no_referer_passes_unless_required() {
+        let req = cookie_post().to_srv_request();
+        assert_eq!(guard().refusal(&req), None);
+        let req = cookie_post().to_srv_request();
+        assert!(guard().require_origin(true).refusal(&req).is_some());
+    }
+}
