@@ -34,18 +34,32 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod algorithm;
 mod claims;
 mod compact;
 mod error;
+mod jwk;
+mod jwks_verifier;
+mod jws_key;
+mod key_set;
 mod keys;
 mod kind;
+#[cfg(feature = "jwks-fetch")]
+mod remote;
 mod service;
 mod settings;
 mod verify;
 
-pub use claims::Claims;
+pub use algorithm::Algorithm;
+pub use claims::{Claims, Verified};
 pub use error::TokenError;
+pub use jwk::{jwk_thumbprint, Jwks};
+pub use jwks_verifier::JwksVerifier;
+pub use jws_key::{JwsKey, MIN_RSA_BITS};
+pub use key_set::KeySet;
 pub use keys::{HmacKey, TokenKeys, MIN_SECRET_BYTES};
 pub use kind::TokenKind;
+#[cfg(feature = "jwks-fetch")]
+pub use remote::{RemoteJwks, RemoteJwksOptions};
 pub use service::{new_id, unix_now, IssuedToken, TokenPair, TokenService};
 pub use settings::TokenSettings;
