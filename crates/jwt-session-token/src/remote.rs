@@ -202,8 +202,11 @@ impl RemoteJwks {
         let stale = cache.fetched_at.is_some_and(|at| at.elapsed() >= self.options.max_age);
         if stale {
             // A failed refresh of stale keys is not the token's fault: the
-            // cached keys keep serving until the host is back.
-            let _ = self.refetch(&cache.keys, false).await;
+            // cached keys keep serving until the host is back. Nor does this
+            // call queue behind a fetch already running for stale keys.
+            if let Ok(last_attempt) = self.fetching.try_lock() {
+                let _ = self.refetch_locked(last_attempt, &cache.keys, false).await;
+            }
             cache = self.cached();
         }
 
@@ -225,7 +228,16 @@ impl RemoteJwks {
     /// Fetches unless another caller replaced `seen` while this one waited
     /// for the fetch lock, or (unless `force`) the cooldown has not passed.
     async fn refetch(&self, seen: &Arc<KeySet>, force: bool) -> Result<(), TokenError> {
-        let mut last_attempt = self.fetching.lock().await;
+        let last_attempt = self.fetching.lock().await;
+        self.refetch_locked(last_attempt, seen, force).await
+    }
+
+    async fn refetch_locked(
+        &self,
+        mut last_attempt: tokio::sync::MutexGuard<'_, Option<Instant>>,
+        seen: &Arc<KeySet>,
+        force: bool,
+    ) -> Result<(), TokenError> {
         if !Arc::ptr_eq(&self.cached().keys, seen) {
             return Ok(());
         }
