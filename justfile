@@ -12,7 +12,7 @@ test *ARGS:
 # Formatting and lints, as CI checks them.
 lint:
     cargo fmt --all --check
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 # What CI runs.
 ci:

@@ -28,6 +28,20 @@ pub struct Claims {
     pub exp: u64,
 }
 
+/// A verified token's registered claims and the caller's own claims `C`,
+/// read from the same payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified<C> {
+    /// The registered claims, checked as for every token.
+    pub claims: Claims,
+    /// The caller's own claims, deserialized but not otherwise checked.
+    pub custom: C,
+}
+
+/// Names of the claims this crate writes and checks; custom claims may not
+/// use them.
+pub(crate) const REGISTERED: [&str; 8] = ["iss", "sub", "aud", "jti", "sid", "iat", "nbf", "exp"];
+
 /// The claims as read from an untrusted token: every claim optional, so that
 /// an absent one gets its own error instead of a parse failure.
 #[derive(Deserialize)]

@@ -4,19 +4,22 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::{Deserialize, Deserializer, IgnoredAny};
 
-use crate::keys::HmacKey;
-use crate::TokenError;
+use crate::{JwsKey, TokenError};
 
 /// The protected header fields this crate reads. Other fields are ignored:
-/// in particular `jku`, `x5u`, `x5c`, `jwk` and `kid` never select a key.
+/// in particular `jku`, `x5u`, `x5c` and `jwk` never find or supply a key;
+/// only `kid` selects one, among the keys the verifier already holds.
 #[derive(serde::Deserialize)]
 pub(crate) struct Header {
     pub(crate) alg: String,
     pub(crate) typ: Option<String>,
+    pub(crate) kid: Option<String>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) crit: bool,
     #[serde(default, deserialize_with = "present")]
     pub(crate) zip: bool,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) enc: bool,
 }
 
 /// True whenever the field appears, whatever its value (even `null`).
@@ -35,6 +38,9 @@ pub(crate) struct Parts<'a> {
 pub(crate) fn split(token: &str) -> Result<Parts<'_>, TokenError> {
     const THREE_PARTS: TokenError = TokenError::Malformed("expected three dot-separated parts");
 
+    if token.bytes().filter(|&b| b == b'.').count() == 4 {
+        return Err(TokenError::Malformed("five parts: encrypted jwe is not accepted"));
+    }
     let (signing_input, signature) = token.rsplit_once('.').ok_or(THREE_PARTS)?;
     let (header, payload) = signing_input.split_once('.').ok_or(THREE_PARTS)?;
     if payload.contains('.') {
@@ -62,11 +68,11 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 
 /// Signs `encoded_header.base64url(payload)` and returns the whole token.
 pub(crate) fn sign(
-    key: &HmacKey,
+    key: &JwsKey,
     encoded_header: &str,
     payload: &[u8],
 ) -> Result<String, TokenError> {
-    let mut token = String::with_capacity(encoded_header.len() + payload.len() * 4 / 3 + 48);
+    let mut token = String::with_capacity(encoded_header.len() + payload.len() * 4 / 3 + 700);
     token.push_str(encoded_header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut token);

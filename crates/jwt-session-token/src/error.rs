@@ -73,4 +73,55 @@ pub enum TokenError {
     /// The signing backend failed.
     #[error("signing failed")]
     Signing(#[source] josekit::JoseError),
+    /// An algorithm name this crate does not implement (or `none`).
+    #[error("algorithm is not supported")]
+    UnsupportedAlgorithm,
+    /// An RSA key is shorter than 2048 bits; checked when the key is loaded.
+    #[error("rsa key is {bits} bits; at least {min} bits are required")]
+    WeakRsaKey {
+        /// Modulus length of the rejected key in bits.
+        bits: u32,
+        /// Minimum modulus length in bits.
+        min: u32,
+    },
+    /// The key's type (or curve) does not fit the algorithm it was declared
+    /// for, such as an RSA key for `ES256` or a P-384 key for `ES256`.
+    #[error("a {key} key cannot be used with {alg}")]
+    KeyMismatch {
+        /// The declared algorithm.
+        alg: &'static str,
+        /// What the key is (`rsa`, `ec p-384`, `ed448`, `oct`, ...).
+        key: &'static str,
+    },
+    /// Key material is not in a form this crate reads; the message says why.
+    #[error("invalid key: {0}")]
+    InvalidKey(&'static str),
+    /// OpenSSL could not read the key material (PEM or DER).
+    #[error("key material could not be read")]
+    KeyParse(#[source] openssl::error::ErrorStack),
+    /// Signing was asked of a key that holds only a public key, or of a key
+    /// set without a signing key.
+    #[error("no private key to sign with")]
+    NoSigningKey,
+    /// A key set would hold several keys and one of them has no `kid`.
+    #[error("every key of a set with several keys needs a kid")]
+    KidRequired,
+    /// Two keys of one set have the same `kid`.
+    #[error("kid `{0}` is used by two keys of one set")]
+    DuplicateKid(String),
+    /// The token's header has no `kid` and the key set holds several keys.
+    #[error("token has no kid and several keys could have signed it")]
+    MissingKid,
+    /// No key of the set has the token's `kid` (or its key was retired).
+    #[error("no key has the token's kid")]
+    UnknownKid,
+    /// A JWKS document is unusable; the message says why.
+    #[error("invalid jwks: {0}")]
+    InvalidJwks(&'static str),
+    /// The JWKS could not be fetched and no keys are cached yet.
+    #[error("jwks is unavailable")]
+    JwksUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The claims do not deserialize into the caller's custom claims type.
+    #[error("custom claims do not match the expected type")]
+    CustomClaims(#[source] serde_json::Error),
 }

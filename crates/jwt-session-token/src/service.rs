@@ -1,10 +1,13 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::claims::Claims;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::claims::{Claims, REGISTERED};
 use crate::compact;
 use crate::keys::TokenKeys;
-use crate::{TokenError, TokenKind, TokenSettings};
+use crate::{Jwks, JwsKey, TokenError, TokenKind, TokenSettings};
 
 /// Longest subject or session id accepted when issuing, in bytes.
 const MAX_ID_BYTES: usize = 256;
@@ -13,13 +16,12 @@ const MAX_ID_BYTES: usize = 256;
 /// keys.
 ///
 /// Build it once at start-up and share it (it is `Send + Sync`); nothing in it
-/// is rebuilt per token.
+/// is rebuilt per token. Each kind's signing key can be rotated while it is
+/// shared ([`rotate_key`](Self::rotate_key)).
 #[derive(Debug)]
 pub struct TokenService {
     settings: TokenSettings,
     keys: TokenKeys,
-    access_header: String,
-    refresh_header: String,
 }
 
 /// A freshly signed token with the claims it carries.
@@ -50,23 +52,14 @@ pub struct TokenPair {
 }
 
 impl TokenService {
-    /// Checks the settings and prepares the per-kind headers.
+    /// Checks the settings.
     ///
     /// # Errors
     ///
     /// [`TokenError::InvalidSettings`] naming the first setting out of range.
     pub fn new(settings: TokenSettings, keys: TokenKeys) -> Result<Self, TokenError> {
         settings.validate()?;
-        let header = |kind: TokenKind| {
-            let alg = keys.for_kind(kind).algorithm();
-            compact::encode(format!(r#"{{"alg":"{alg}","typ":"{}"}}"#, kind.typ()).as_bytes())
-        };
-        Ok(Self {
-            access_header: header(TokenKind::Access),
-            refresh_header: header(TokenKind::Refresh),
-            settings,
-            keys,
-        })
+        Ok(Self { settings, keys })
     }
 
     /// The settings this service was built with.
@@ -116,7 +109,7 @@ impl TokenService {
         session_id: &str,
         now: u64,
     ) -> Result<IssuedToken, TokenError> {
-        self.issue_with_id(kind, subject, session_id, now, new_id())
+        self.issue_with(kind, subject, session_id, Map::new(), now, new_id())
     }
 
     /// The pair that replaces the refresh token `previous`, issued at `now`.
@@ -133,28 +126,108 @@ impl TokenService {
     pub fn issue_successor_at(&self, previous: &Claims, now: u64) -> Result<TokenPair, TokenError> {
         let [access_jti, refresh_jti] = successor_ids(&previous.jti);
         Ok(TokenPair {
-            access: self.issue_with_id(
+            access: self.issue_with(
                 TokenKind::Access,
                 &previous.sub,
                 &previous.sid,
+                Map::new(),
                 now,
                 access_jti,
             )?,
-            refresh: self.issue_with_id(
+            refresh: self.issue_with(
                 TokenKind::Refresh,
                 &previous.sub,
                 &previous.sid,
+                Map::new(),
                 now,
                 refresh_jti,
             )?,
         })
     }
 
-    fn issue_with_id(
+    /// As [`issue_at`](Self::issue_at), adding the caller's own claims: `custom`
+    /// must serialize to a JSON object whose members are written beside the
+    /// registered claims. Read them back with
+    /// [`verify_custom`](Self::verify_custom).
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_pair`](Self::issue_pair); [`TokenError::InvalidInput`] when
+    /// `custom` is not a JSON object or names a registered claim (`iss`,
+    /// `sub`, `aud`, `jti`, `sid`, `iat`, `nbf`, `exp`).
+    pub fn issue_custom_at<C: Serialize>(
         &self,
         kind: TokenKind,
         subject: &str,
         session_id: &str,
+        custom: &C,
+        now: u64,
+    ) -> Result<IssuedToken, TokenError> {
+        let Ok(Value::Object(custom)) = serde_json::to_value(custom) else {
+            return Err(TokenError::InvalidInput("custom claims are not a json object"));
+        };
+        if custom.keys().any(|name| REGISTERED.contains(&name.as_str())) {
+            return Err(TokenError::InvalidInput("custom claims use a registered claim name"));
+        }
+        self.issue_with(kind, subject, session_id, custom, now, new_id())
+    }
+
+    /// As [`issue_custom_at`](Self::issue_custom_at), valid from now.
+    ///
+    /// # Errors
+    ///
+    /// As [`issue_custom_at`](Self::issue_custom_at).
+    pub fn issue_custom<C: Serialize>(
+        &self,
+        kind: TokenKind,
+        subject: &str,
+        session_id: &str,
+        custom: &C,
+    ) -> Result<IssuedToken, TokenError> {
+        self.issue_custom_at(kind, subject, session_id, custom, unix_now())
+    }
+
+    /// Makes `key` the signing key of `kind` from now on. The previous
+    /// signing key keeps verifying until every token it signed has expired
+    /// (the kind's lifetime plus the leeway); keys retired earlier are
+    /// dropped. Tokens carry the signing key's `kid`, so both keys need one.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::NoSigningKey`] when `key` cannot sign;
+    /// [`TokenError::KidRequired`] or [`TokenError::DuplicateKid`] when the
+    /// kids do not tell the keys apart. Nothing changes on error.
+    pub fn rotate_key(&self, kind: TokenKind, key: JwsKey) -> Result<(), TokenError> {
+        self.rotate_key_at(kind, key, unix_now())
+    }
+
+    /// As [`rotate_key`](Self::rotate_key), at `now` (seconds since the Unix
+    /// epoch).
+    ///
+    /// # Errors
+    ///
+    /// As [`rotate_key`](Self::rotate_key).
+    pub fn rotate_key_at(&self, kind: TokenKind, key: JwsKey, now: u64) -> Result<(), TokenError> {
+        let retire_at = now
+            .saturating_add(self.settings.ttl_secs(kind))
+            .saturating_add(self.settings.leeway_secs);
+        self.keys.rotate(kind, key, now, retire_at)
+    }
+
+    /// The public keys of access tokens as a JWKS, for services that verify
+    /// them with [`JwksVerifier`](crate::JwksVerifier). HMAC keys never
+    /// appear, and refresh keys are not published: only this service reads
+    /// refresh tokens.
+    pub fn jwks(&self) -> Jwks {
+        self.keys.read(TokenKind::Access).set.jwks()
+    }
+
+    fn issue_with(
+        &self,
+        kind: TokenKind,
+        subject: &str,
+        session_id: &str,
+        custom: Map<String, Value>,
         now: u64,
         jti: String,
     ) -> Result<IssuedToken, TokenError> {
@@ -171,9 +244,20 @@ impl TokenService {
             nbf: None,
             exp: now.saturating_add(self.settings.ttl_secs(kind)),
         };
-        let payload = serde_json::to_vec(&claims)
-            .map_err(|_| TokenError::InvalidInput("claims do not serialize"))?;
-        let token = compact::sign(self.keys.for_kind(kind), self.header(kind), &payload)?;
+        const UNSERIALIZABLE: TokenError = TokenError::InvalidInput("claims do not serialize");
+        let payload = if custom.is_empty() {
+            serde_json::to_vec(&claims).map_err(|_| UNSERIALIZABLE)?
+        } else {
+            let Ok(Value::Object(mut all)) = serde_json::to_value(&claims) else {
+                return Err(UNSERIALIZABLE);
+            };
+            all.extend(custom);
+            serde_json::to_vec(&all).map_err(|_| UNSERIALIZABLE)?
+        };
+
+        let keys = self.keys.read(kind);
+        let key = keys.set.signing_key().ok_or(TokenError::NoSigningKey)?;
+        let token = compact::sign(key, &keys.header, &payload)?;
         Ok(IssuedToken { token, claims })
     }
 
@@ -182,13 +266,6 @@ impl TokenService {
     /// accepts is never reported as revoked merely because its entry expired.
     pub fn retain_until(&self, claims: &Claims) -> u64 {
         claims.exp.saturating_add(self.settings.leeway_secs)
-    }
-
-    pub(crate) fn header(&self, kind: TokenKind) -> &str {
-        match kind {
-            TokenKind::Access => &self.access_header,
-            TokenKind::Refresh => &self.refresh_header,
-        }
     }
 
     pub(crate) fn keys(&self) -> &TokenKeys {

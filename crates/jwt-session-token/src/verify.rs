@@ -1,7 +1,9 @@
-use crate::claims::{Claims, UncheckedClaims};
-use crate::compact;
+use serde::de::DeserializeOwned;
+
+use crate::claims::{Claims, UncheckedClaims, Verified};
+use crate::compact::{self, Header};
 use crate::service::unix_now;
-use crate::{TokenError, TokenKind, TokenService};
+use crate::{KeySet, TokenError, TokenKind, TokenService, TokenSettings};
 
 impl TokenService {
     /// Verifies `token` as a token of `kind` at the current time and returns
@@ -18,46 +20,153 @@ impl TokenService {
     /// epoch).
     ///
     /// The steps, each refusing with its own error: the length limit, before
-    /// anything is decoded; the three-part shape; the header (the `alg` must
-    /// be the one pinned for this kind's key, whatever the token claims;
-    /// `crit` and `zip` are refused; `typ` must name `kind`); the signature,
-    /// compared in constant time; and only then the claims (`exp` required,
-    /// `exp`, `nbf` and `iat` with the leeway, `iss`, `aud`, and `sub`, `jti`
-    /// and `sid` present).
+    /// anything is decoded; the three-part shape (a five-part JWE is refused);
+    /// the header (`crit`, `zip` and `enc` are refused; `kid` selects the key
+    /// among this kind's keys, and without `kid` there must be exactly one;
+    /// the `alg` must be the one pinned for that key, whatever the token
+    /// claims; `typ` must name `kind`); the signature, HMAC compared in
+    /// constant time; and only then the claims (`exp` required, `exp`, `nbf`
+    /// and `iat` with the leeway, `iss`, `aud`, and `sub`, `jti` and `sid`
+    /// present).
     ///
     /// # Errors
     ///
     /// A [`TokenError`] variant saying why the token was refused.
     pub fn verify_at(&self, token: &str, kind: TokenKind, now: u64) -> Result<Claims, TokenError> {
-        let max = self.settings().max_token_bytes;
-        if token.len() > max {
-            return Err(TokenError::TooLong { len: token.len(), max });
-        }
-        let parts = compact::split(token)?;
+        let payload = self.verified_payload(token, kind, now)?;
+        claims_from(&payload, self.settings(), now)
+    }
 
-        let header: compact::Header =
-            compact::decode_json(parts.header, "header is not base64url JSON")?;
-        if header.crit {
-            return Err(TokenError::UnsupportedHeader("crit"));
-        }
-        if header.zip {
-            return Err(TokenError::UnsupportedHeader("zip"));
-        }
-        let key = self.keys().for_kind(kind);
-        if header.alg != key.algorithm() {
-            return Err(TokenError::WrongAlgorithm);
-        }
+    /// As [`verify`](Self::verify), also reading the caller's own claims of
+    /// type `C` from the same payload (registered claims stay in
+    /// [`Verified::claims`]).
+    ///
+    /// `C` sees the whole claims object, so it must not deny unknown fields.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify); [`TokenError::CustomClaims`] when the
+    /// payload does not deserialize into `C`.
+    pub fn verify_custom<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        kind: TokenKind,
+    ) -> Result<Verified<C>, TokenError> {
+        self.verify_custom_at(token, kind, unix_now())
+    }
+
+    /// As [`verify_custom`](Self::verify_custom), at `now`.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_custom`](Self::verify_custom).
+    pub fn verify_custom_at<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        kind: TokenKind,
+        now: u64,
+    ) -> Result<Verified<C>, TokenError> {
+        let payload = self.verified_payload(token, kind, now)?;
+        verified_from(&payload, self.settings(), now)
+    }
+
+    fn verified_payload(
+        &self,
+        token: &str,
+        kind: TokenKind,
+        now: u64,
+    ) -> Result<Vec<u8>, TokenError> {
+        let keys = self.keys().read(kind);
+        verify_token(&keys.set, self.settings(), token, kind, now)
+    }
+}
+
+impl KeySet {
+    /// Verifies any compact JWS against this set and returns its payload
+    /// bytes, which need not be JSON; no claim is checked.
+    ///
+    /// The header checks and the signature are those of
+    /// [`TokenService::verify_at`] (`crit`, `zip`, `enc` refused, `kid`
+    /// selects the key, `alg` pinned by the key), without the `typ` check.
+    ///
+    /// # Errors
+    ///
+    /// A [`TokenError`] variant saying why the JWS was refused.
+    pub fn verify_compact(&self, jws: &str) -> Result<Vec<u8>, TokenError> {
+        check_signed(self, jws, None, unix_now())
+    }
+}
+
+/// The length limit, then [`check_signed`] with the `typ` of `kind`.
+pub(crate) fn verify_token(
+    keys: &KeySet,
+    settings: &TokenSettings,
+    token: &str,
+    kind: TokenKind,
+    now: u64,
+) -> Result<Vec<u8>, TokenError> {
+    let max = settings.max_token_bytes;
+    if token.len() > max {
+        return Err(TokenError::TooLong { len: token.len(), max });
+    }
+    check_signed(keys, token, Some(kind), now)
+}
+
+/// Checks the shape, the header and the signature; returns the payload.
+fn check_signed(
+    keys: &KeySet,
+    token: &str,
+    kind: Option<TokenKind>,
+    now: u64,
+) -> Result<Vec<u8>, TokenError> {
+    let parts = compact::split(token)?;
+
+    let header: Header = compact::decode_json(parts.header, "header is not base64url JSON")?;
+    if header.crit {
+        return Err(TokenError::UnsupportedHeader("crit"));
+    }
+    if header.zip {
+        return Err(TokenError::UnsupportedHeader("zip"));
+    }
+    if header.enc {
+        return Err(TokenError::UnsupportedHeader("enc"));
+    }
+    let key = keys.select(header.kid.as_deref(), now)?;
+    if header.alg != key.algorithm().as_str() {
+        return Err(TokenError::WrongAlgorithm);
+    }
+    if let Some(kind) = kind {
         if !header.typ.is_some_and(|typ| kind.matches_typ(&typ)) {
             return Err(TokenError::WrongType { expected: kind.typ() });
         }
-
-        let signature = compact::decode(parts.signature, "signature is not base64url")?;
-        key.verify(parts.signing_input.as_bytes(), &signature)?;
-
-        let claims: UncheckedClaims =
-            compact::decode_json(parts.payload, "claims are not a base64url JSON object")?;
-        claims.validate(self.settings(), now)
     }
+
+    let signature = compact::decode(parts.signature, "signature is not base64url")?;
+    key.verify(parts.signing_input.as_bytes(), &signature)?;
+
+    compact::decode(parts.payload, "claims are not a base64url JSON object")
+}
+
+/// The registered claims of a verified payload, validated at `now`.
+pub(crate) fn claims_from(
+    payload: &[u8],
+    settings: &TokenSettings,
+    now: u64,
+) -> Result<Claims, TokenError> {
+    let claims: UncheckedClaims = serde_json::from_slice(payload)
+        .map_err(|_| TokenError::Malformed("claims are not a base64url JSON object"))?;
+    claims.validate(settings, now)
+}
+
+/// The registered and the caller's claims of a verified payload.
+pub(crate) fn verified_from<C: DeserializeOwned>(
+    payload: &[u8],
+    settings: &TokenSettings,
+    now: u64,
+) -> Result<Verified<C>, TokenError> {
+    let claims = claims_from(payload, settings, now)?;
+    let custom = serde_json::from_slice(payload).map_err(TokenError::CustomClaims)?;
+    Ok(Verified { claims, custom })
 }
 
 #[cfg(test)]
@@ -65,7 +174,7 @@ mod tests {
     use super::*;
     use crate::compact::{encode, sign};
     use crate::keys::HmacKey;
-    use crate::{TokenKeys, TokenSettings};
+    use crate::{JwsKey, TokenKeys};
     use josekit::jws::{JwsSigner, HS384, HS512};
     use proptest::prelude::*;
     use serde_json::{json, Value};
@@ -88,7 +197,7 @@ mod tests {
 
     /// Signs arbitrary header and claims JSON with the access secret.
     fn forge(header: &Value, claims: &Value) -> String {
-        let key = HmacKey::hs256(ACCESS_SECRET).unwrap();
+        let key = JwsKey::from(HmacKey::hs256(ACCESS_SECRET).unwrap());
         sign(&key, &encode(header.to_string().as_bytes()), claims.to_string().as_bytes()).unwrap()
     }
 
@@ -327,7 +436,7 @@ mod tests {
 
     #[test]
     fn duplicate_claims_are_refused() {
-        let key = HmacKey::hs256(ACCESS_SECRET).unwrap();
+        let key = JwsKey::from(HmacKey::hs256(ACCESS_SECRET).unwrap());
         let header = encode(access_header().to_string().as_bytes());
         let payload = format!(
             r#"{{"iss":"jwt-todo-app","aud":"jwt-todo-client","sub":"1","sub":"2","jti":"j","sid":"s","iat":{NOW},"exp":{}}}"#,
@@ -341,7 +450,7 @@ mod tests {
     fn header_supplied_keys_are_ignored() {
         // A token signed with an attacker's secret that it names in `jwk` stays refused.
         let claims = claims_json(json!(NOW + 60));
-        let attacker = HmacKey::hs256(&[9u8; 32]).unwrap();
+        let attacker = JwsKey::from(HmacKey::hs256(&[9u8; 32]).unwrap());
         let header = json!({"alg": "HS256", "typ": "at+jwt",
             "jwk": {"kty": "oct", "k": encode(&[9u8; 32])}, "jku": "http://evil.invalid/jwks"});
         let token =
