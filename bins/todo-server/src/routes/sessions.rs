@@ -11,7 +11,7 @@ use crate::openapi::{Ended, ErrorBody, OkBody, SessionList, SessionView};
 use crate::startup::AppState;
 
 /// `GET /sessions`: the caller's live sessions, oldest first.
-#[utoipa::path(get, path = "/sessions", tag = "sessions", responses(
+#[utoipa::path(get, path = "/sessions", operation_id = "list_sessions", tag = "sessions", responses(
     (status = 200, description = "The caller's live sessions", body = SessionList),
     (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
     (status = 503, description = "session store unavailable", body = ErrorBody)),
@@ -39,7 +39,7 @@ pub(crate) async fn list(
 
 /// `DELETE /sessions/{id}`: ends one of the caller's sessions; any other id,
 /// another user's included, is 404.
-#[utoipa::path(delete, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "Session id")),
+#[utoipa::path(delete, path = "/sessions/{id}", operation_id = "end_session", tag = "sessions", params(("id" = String, Path, description = "Session id")),
     responses(
     (status = 200, description = "Ended; its tokens stop working at once", body = OkBody),
     (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),

@@ -60,7 +60,7 @@ fn todo_id(id: &str) -> Result<&str, ApiError> {
 }
 
 /// `POST /todo`: stores a todo; answers as the reference does, plus its id.
-#[utoipa::path(post, path = "/todo", tag = "todos", request_body = NewTodo, responses(
+#[utoipa::path(post, path = "/todo", operation_id = "create_todo", tag = "todos", request_body = NewTodo, responses(
     (status = 201, description = "Stored", body = TodoCreated),
     (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
     (status = 403, description = "cross-site request refused", body = ErrorBody),
@@ -90,7 +90,7 @@ pub(crate) async fn create(
 }
 
 /// `GET /todos`: the caller's todos, newest first, a page at a time.
-#[utoipa::path(get, path = "/todos", tag = "todos", params(Paging), responses(
+#[utoipa::path(get, path = "/todos", operation_id = "list_todos", tag = "todos", params(Paging), responses(
     (status = 200, description = "A page of todos", body = TodoList),
     (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
     (status = 422, description = "offset or limit out of range", body = ErrorBody),
@@ -111,7 +111,7 @@ pub(crate) async fn list(
 }
 
 /// `GET /todos/{id}`
-#[utoipa::path(get, path = "/todos/{id}", tag = "todos", params(("id" = String, Path, description = "Todo id")),
+#[utoipa::path(get, path = "/todos/{id}", operation_id = "get_todo", tag = "todos", params(("id" = String, Path, description = "Todo id")),
     responses(
     (status = 200, description = "The todo", body = Todo),
     (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
@@ -129,7 +129,7 @@ pub(crate) async fn get(
 }
 
 /// `PATCH /todos/{id}`: changes the title, the done flag, or both.
-#[utoipa::path(patch, path = "/todos/{id}", tag = "todos", params(("id" = String, Path, description = "Todo id")),
+#[utoipa::path(patch, path = "/todos/{id}", operation_id = "change_todo", tag = "todos", params(("id" = String, Path, description = "Todo id")),
     request_body = TodoPatch, responses(
     (status = 200, description = "The changed todo", body = Todo),
     (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
@@ -159,7 +159,7 @@ pub(crate) async fn change(
 }
 
 /// `DELETE /todos/{id}`
-#[utoipa::path(delete, path = "/todos/{id}", tag = "todos", params(("id" = String, Path, description = "Todo id")),
+#[utoipa::path(delete, path = "/todos/{id}", operation_id = "delete_todo", tag = "todos", params(("id" = String, Path, description = "Todo id")),
     responses(
     (status = 200, description = "Deleted", body = OkBody),
     (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
