@@ -181,7 +181,10 @@ async fn registration(redis: Option<&RedisServer>) {
 
     let jar = login(&http, "Alice@Example", "a long password").await;
     let created = http.post("/todo", &json!({"title": "mine"}), &jar).await;
-    assert_eq!(created.body["user_id"], registered.body["id"], "the todo belongs to the new account");
+    assert_eq!(
+        created.body["user_id"], registered.body["id"],
+        "the todo belongs to the new account"
+    );
 }
 
 #[tokio::test]
@@ -408,7 +411,7 @@ async fn health_limits_and_unknown_routes_answer_json() {
 }
 
 /// Every route the server serves, as `METHOD path` in OpenAPI's notation.
-const ROUTES: [&str; 16] = [
+const ROUTES: [&str; 17] = [
     "POST /login",
     "POST /register",
     "POST /token/refresh",
@@ -425,6 +428,7 @@ const ROUTES: [&str; 16] = [
     "GET /healthz",
     "GET /readyz",
     "GET /openapi.json",
+    "GET /.well-known/jwks.json",
 ];
 
 #[tokio::test]

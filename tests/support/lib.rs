@@ -44,25 +44,36 @@ pub fn workspace_root() -> PathBuf {
 /// If cargo cannot build it.
 pub fn server_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let output = Command::new(cargo)
-            .args(["build", "-p", "todo-server", "--bin", "todo-server"])
-            .arg("--message-format=json-render-diagnostics")
-            .current_dir(workspace_root())
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
-        assert!(output.status.success(), "cargo build -p todo-server failed");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|msg| {
-                msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "todo-server"
-            })
-            .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-            .unwrap_or_else(|| panic!("cargo did not report the todo-server executable"))
-    })
+    BINARY.get_or_init(|| build_binary("todo-server"))
+}
+
+/// The `jwks-verifier` example service, built as [`server_binary`] is.
+///
+/// # Panics
+///
+/// If cargo cannot build it.
+pub fn example_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| build_binary("jwks-verifier"))
+}
+
+/// Builds the binary `name` of the package of the same name.
+fn build_binary(name: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args(["build", "-p", name, "--bin", name])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(workspace_root())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(output.status.success(), "cargo build -p {name} failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == name)
+        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo did not report the {name} executable"))
 }
 
 /// A running `todo-server`, killed on drop.
@@ -107,8 +118,18 @@ impl ServerProcess {
     ///
     /// If it exits or does not listen in time; the panic shows its logs.
     pub fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_binary(server_binary(), env)
+    }
+
+    /// As [`start`](Self::start), for another binary that announces
+    /// `listening addr=...` in its log the same way.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_binary(binary: &Path, env: &[(&str, &str)]) -> Self {
         let workdir = tempfile_dir::Dir::new();
-        let mut command = Command::new(server_binary());
+        let mut command = Command::new(binary);
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -147,7 +168,7 @@ impl ServerProcess {
                 let _ = child.kill();
                 std::thread::sleep(Duration::from_millis(100));
                 let logs = logs.lock().map(|l| l.clone()).unwrap_or_default();
-                panic!("todo-server did not start (exit: {exited:?}); its logs:\n{logs}");
+                panic!("{} did not start (exit: {exited:?}); its logs:\n{logs}", binary.display());
             }
         }
     }

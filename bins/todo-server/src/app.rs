@@ -75,6 +75,7 @@ pub(crate) fn build(
         .service(resource("/healthz").route(web::get().to(routes::healthz)))
         .service(resource("/readyz").route(web::get().to(routes::readyz)))
         .service(resource("/openapi.json").route(web::get().to(crate::openapi::openapi_json)))
+        .service(resource("/.well-known/jwks.json").route(web::get().to(routes::jwks)))
         .service(resource("/todo").wrap(auth.clone()).route(web::post().to(todos::create)))
         .service(resource("/todos").wrap(auth.clone()).route(web::get().to(todos::list)))
         .service(

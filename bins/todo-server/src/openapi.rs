@@ -141,13 +141,14 @@ impl Modify for SecuritySchemes {
         crate::routes::sessions::logout_all,
         crate::routes::healthz,
         crate::routes::readyz,
+        crate::routes::jwks,
         openapi_json,
     ),
     components(schemas(ErrorBody, OkBody, Status, LoginRequest, RegisterRequest, RefreshRequest, LogoutRequest,
         Delivery, TokenBody, Registered, NewTodo, TodoCreated, TodoList, Todo, TodoPatch, SessionView, SessionList,
         Ended)),
     modifiers(&SecuritySchemes),
-    tags((name = "auth"), (name = "todos"), (name = "sessions"), (name = "health")),
+    tags((name = "auth"), (name = "todos"), (name = "sessions"), (name = "keys"), (name = "health")),
 )]
 struct ApiDoc;
 

@@ -78,6 +78,14 @@ pub(crate) struct TokenSection {
     pub(crate) leeway_secs: u64,
     /// Longest token accepted, in bytes. Default: 4096.
     pub(crate) max_token_bytes: usize,
+    /// Algorithm of access tokens: `HS256` (default), `HS384`, `HS512` with
+    /// `access_secret`, or `RS256`..`RS512`, `PS256`..`PS512`,
+    /// `ES256`..`ES512`, `EdDSA` with `access_key_files`.
+    pub(crate) access_algorithm: String,
+    /// Key files (PEM or JWK) of an asymmetric access algorithm: the first
+    /// signs, the others only verify, so a rotated-out key keeps its tokens
+    /// valid until they expire (`APP__TOKENS__ACCESS_KEY_FILES`, comma-separated).
+    pub(crate) access_key_files: Vec<String>,
     /// HMAC secret of access tokens (`ACCESS_SECRET`), at least 32 bytes.
     pub(crate) access_secret: Option<Secret>,
     /// HMAC secret of refresh tokens (`REFRESH_SECRET`), at least 32 bytes.
@@ -93,6 +101,8 @@ impl Default for TokenSection {
             refresh_ttl_secs: 604_800,
             leeway_secs: 30,
             max_token_bytes: 4096,
+            access_algorithm: "HS256".into(),
+            access_key_files: Vec::new(),
             access_secret: None,
             refresh_secret: None,
         }
@@ -254,6 +264,8 @@ impl Settings {
                 Environment::with_prefix("APP")
                     .prefix_separator("__")
                     .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("tokens.access_key_files")
                     .try_parsing(true)
                     .source(Some(vars.clone())),
             );
@@ -339,6 +351,13 @@ mod tests {
             settings.store.redis_cluster_nodes.as_deref(),
             Some("127.0.0.1:7000,127.0.0.1:7001")
         );
+    }
+
+    #[test]
+    fn key_files_are_a_comma_separated_list() {
+        let env = vars(&[("APP__TOKENS__ACCESS_KEY_FILES", "keys/new.pem,keys/old.pem")]);
+        let settings = Settings::load(&config_dir(), "none", &env).unwrap();
+        assert_eq!(settings.tokens.access_key_files, ["keys/new.pem", "keys/old.pem"]);
     }
 
     #[test]

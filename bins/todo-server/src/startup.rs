@@ -10,7 +10,9 @@ use jwt_session_actix::CookiePolicy;
 use jwt_session_store::{
     AnyStore, MemoryStore, RedisStore, RedisStoreConfig, ReusePolicy, SessionLifetime, StoreError,
 };
-use jwt_session_token::{HmacKey, TokenError, TokenKeys, TokenService, TokenSettings};
+use jwt_session_token::{
+    Algorithm, JwsKey, KeySet, TokenError, TokenKeys, TokenService, TokenSettings,
+};
 use rand::RngCore;
 
 use crate::accounts::Accounts;
@@ -43,6 +45,18 @@ pub(crate) enum StartError {
     ReusePolicy(String),
     #[error("cannot prepare password hashing: {0}")]
     Accounts(ApiError),
+    #[error(
+        "tokens.access_algorithm (APP__TOKENS__ACCESS_ALGORITHM) is {0:?}; it must be one of \
+         HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA"
+    )]
+    Algorithm(String),
+    #[error(
+        "tokens.access_algorithm is {0} but tokens.access_key_files \
+         (APP__TOKENS__ACCESS_KEY_FILES) is empty: give the PEM or JWK file of the signing key"
+    )]
+    NoKeyFiles(Algorithm),
+    #[error("access key file {path}: {reason}")]
+    KeyFile { path: String, reason: String },
 }
 
 /// How sessions live and how refresh tokens rotate.
@@ -100,15 +114,20 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
     let development = app_env == "development";
     let section = settings.tokens;
 
-    let access =
-        secret(section.access_secret, "ACCESS_SECRET", "APP__TOKENS__ACCESS_SECRET", development)?;
-    let refresh = secret(
-        section.refresh_secret,
-        "REFRESH_SECRET",
-        "APP__TOKENS__REFRESH_SECRET",
-        development,
-    )?;
-    let keys = TokenKeys::new(key(&access, "ACCESS_SECRET")?, key(&refresh, "REFRESH_SECRET")?);
+    let access_algorithm = Algorithm::from_name(&section.access_algorithm)
+        .ok_or_else(|| StartError::Algorithm(section.access_algorithm.clone()))?;
+    let access_keys = if access_algorithm.is_symmetric() {
+        let var = "ACCESS_SECRET";
+        let access = secret(section.access_secret, var, "APP__TOKENS__ACCESS_SECRET", development)?;
+        KeySet::new(hmac_key(access_algorithm, &access, var)?).map_err(StartError::Tokens)?
+    } else {
+        key_files(access_algorithm, &section.access_key_files)?
+    };
+    let var = "REFRESH_SECRET";
+    let refresh = secret(section.refresh_secret, var, "APP__TOKENS__REFRESH_SECRET", development)?;
+    let refresh_keys =
+        KeySet::new(hmac_key(Algorithm::Hs256, &refresh, var)?).map_err(StartError::Tokens)?;
+    let keys = TokenKeys::from_key_sets(access_keys, refresh_keys).map_err(StartError::Tokens)?;
     let token_settings = TokenSettings {
         access_ttl_secs: section.access_ttl_secs,
         refresh_ttl_secs: section.refresh_ttl_secs,
@@ -179,11 +198,45 @@ fn secret(
     }
 }
 
-fn key(secret: &Secret, var: &'static str) -> Result<HmacKey, StartError> {
-    HmacKey::hs256(secret.expose().as_bytes()).map_err(|e| match e {
+fn hmac_key(alg: Algorithm, secret: &Secret, var: &'static str) -> Result<JwsKey, StartError> {
+    JwsKey::hmac(alg, secret.expose().as_bytes()).map_err(|e| match e {
         TokenError::WeakKey { len, .. } => StartError::WeakSecret { var, len },
         other => StartError::Tokens(other),
     })
+}
+
+/// The access key set of an asymmetric algorithm: the first file signs, the
+/// others verify. A file is a JWK when it starts with `{`, else PEM.
+fn key_files(alg: Algorithm, paths: &[String]) -> Result<KeySet, StartError> {
+    let load = |path: &String| -> Result<JwsKey, StartError> {
+        let bad = |reason: String| StartError::KeyFile { path: path.clone(), reason };
+        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let key = if bytes.trim_ascii_start().starts_with(b"{") {
+            let jwk: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
+            JwsKey::from_jwk(&jwk, Some(alg))
+        } else {
+            JwsKey::from_pem(alg, &bytes)
+        };
+        key.map_err(|e| bad(e.to_string()))
+    };
+    let (first, rest) = paths.split_first().ok_or(StartError::NoKeyFiles(alg))?;
+    let signing = load(first)?;
+    if !signing.can_sign() {
+        return Err(StartError::KeyFile {
+            path: first.clone(),
+            reason: "the first key signs, so it must be a private key".into(),
+        });
+    }
+    let mut set = KeySet::new(signing).map_err(StartError::Tokens)?;
+    for path in rest {
+        let key = load(path)?;
+        set.add_key(key)
+            .map_err(|e| StartError::KeyFile { path: path.clone(), reason: e.to_string() })?;
+    }
+    let kids: Vec<&str> = set.keys().filter_map(JwsKey::kid).collect();
+    tracing::info!(alg = %alg, ?kids, "access token keys loaded");
+    Ok(set)
 }
 
 /// An origin is `scheme://host[:port]`: no path, query, wildcard or trailing slash.
@@ -298,6 +351,39 @@ mod tests {
         let prepared = prepare(settings, "production").unwrap();
         assert_eq!(prepared.state.sessions.lifetime.idle_secs, 1234);
         assert_eq!(prepared.state.sessions.lifetime.absolute_secs, 30 * 86_400);
+    }
+
+    #[test]
+    fn an_asymmetric_algorithm_without_key_files_is_refused_naming_the_key() {
+        let mut settings = settings_with(None, Some(GOOD));
+        settings.tokens.access_algorithm = "ES256".into();
+        let err = prepare(settings, "production").unwrap_err();
+        assert!(err.to_string().contains("APP__TOKENS__ACCESS_KEY_FILES"), "{err}");
+    }
+
+    #[test]
+    fn a_key_file_of_the_wrong_type_is_refused_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("todo-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hmac.jwk.json");
+        let jwk = r#"{"kty":"oct","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}"#;
+        std::fs::write(&path, jwk).unwrap();
+        let mut settings = settings_with(None, Some(GOOD));
+        settings.tokens.access_algorithm = "RS256".into();
+        settings.tokens.access_key_files = vec![path.display().to_string()];
+
+        let err = prepare(settings, "production").unwrap_err();
+
+        let _ = std::fs::remove_dir_all(&dir);
+        let expected = format!("access key file {}", path.display());
+        assert!(err.to_string().starts_with(&expected), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_algorithm_is_refused() {
+        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        settings.tokens.access_algorithm = "none".into();
+        assert!(matches!(prepare(settings, "production"), Err(StartError::Algorithm(_))));
     }
 
     #[test]

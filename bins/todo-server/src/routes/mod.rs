@@ -29,6 +29,21 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
     Ok(HttpResponse::Ok().json(Status { status: "ready" }))
 }
 
+/// `GET /.well-known/jwks.json`: the public keys of access tokens.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "keys", responses(
+    (status = 200, description = "The public keys that verify access tokens (RFC 7517), each with `kid`, `alg` and `use`; cacheable for 5 minutes"),
+    (status = 404, description = "Access tokens use a shared HMAC secret: there is no public key", body = ErrorBody)))]
+pub(crate) async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let jwks = state.tokens.jwks();
+    if jwks.keys.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=300"))
+        .content_type("application/json")
+        .body(jwks.to_json()))
+}
+
 pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
