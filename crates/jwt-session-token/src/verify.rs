@@ -338,6 +338,21 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_are_not_utf8_are_refused_even_in_ignored_members() {
+        let key = HmacKey::hs256(ACCESS_SECRET).unwrap();
+        let claims = claims_json(json!(NOW + 60)).to_string();
+        let header = encode(b"{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"x\":\"\xff\"}");
+        let token = sign(&key, &header, claims.as_bytes()).unwrap();
+        assert!(matches!(verify(&token), Err(TokenError::Malformed(_))), "in the header");
+
+        let mut payload = claims.into_bytes();
+        payload.pop();
+        payload.extend_from_slice(b",\"x\":\"\xc3\x28\"}");
+        let token = sign(&key, &encode(access_header().to_string().as_bytes()), &payload).unwrap();
+        assert!(matches!(verify(&token), Err(TokenError::Malformed(_))), "in the claims");
+    }
+
+    #[test]
     fn header_supplied_keys_are_ignored() {
         // A token signed with an attacker's secret that it names in `jwk` stays refused.
         let claims = claims_json(json!(NOW + 60));
