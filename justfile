@@ -17,3 +17,8 @@ lint:
 # What CI runs.
 ci:
     bash .ci/run
+
+# Fuzz the token parser (needs a nightly toolchain and `cargo install cargo-fuzz`).
+# Stable CI replays the same target over its seed corpus: the `fuzz_corpus` test.
+fuzz *ARGS:
+    cd fuzz && cargo +nightly fuzz run token_parser corpus/token_parser {{ARGS}}

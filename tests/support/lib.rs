@@ -17,6 +17,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod raw;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -173,6 +175,11 @@ impl ServerProcess {
         }
     }
 
+    /// `127.0.0.1:<port>`, for raw sockets.
+    pub fn addr(&self) -> &str {
+        self.base_url.trim_start_matches("http://")
+    }
+
     /// Everything the server has logged so far.
     pub fn logs(&self) -> String {
         self.logs.lock().map(|l| l.clone()).unwrap_or_default()
@@ -184,15 +191,35 @@ impl ServerProcess {
     ///
     /// If it is still running after `within`.
     pub fn terminate(&mut self, within: Duration) -> ExitStatus {
+        self.send_sigterm();
+        self.wait(within)
+    }
+
+    /// Sends SIGTERM and returns at once; [`wait`](Self::wait) for the exit.
+    pub fn send_sigterm(&self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+    }
+
+    /// Waits for the process to exit.
+    ///
+    /// # Panics
+    ///
+    /// If it is still running after `within`.
+    pub fn wait(&mut self, within: Duration) -> ExitStatus {
         let deadline = Instant::now() + within;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "todo-server ignored SIGTERM for {within:?}");
+            assert!(Instant::now() < deadline, "todo-server still runs after {within:?}");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Whether the process is still running (it was never restarted: the
+    /// tests own the only one).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 }
 

@@ -17,19 +17,28 @@ pub enum TokenSource {
 /// Takes the access token from the `access_token` cookie, else from the
 /// `Authorization: Bearer` header, as the reference does.
 ///
+/// A request that carries both must carry the same token in both: RFC 6750
+/// (section 2) forbids a client to send a token by more than one method, and
+/// two different credentials leave it open whose request this is (a cookie
+/// planted by a sibling site must not override the caller's own header).
+/// The same token twice is accepted, as coming from the cookie.
+///
 /// # Errors
 ///
 /// [`AuthError::MissingToken`] when neither carries one;
 /// [`AuthError::InvalidToken`] for a header that is not exactly one
-/// well-formed Bearer credential.
+/// well-formed Bearer credential, or a cookie and a Bearer header that
+/// disagree.
 pub fn access_token(req: &HttpRequest) -> Result<(String, TokenSource), AuthError> {
-    if let Some(cookie) = req.cookie(ACCESS_COOKIE).filter(|c| !c.value().is_empty()) {
-        return Ok((cookie.value().to_owned(), TokenSource::Cookie));
+    let bearer = bearer_token(req.headers())?;
+    let Some(cookie) = req.cookie(ACCESS_COOKIE).filter(|c| !c.value().is_empty()) else {
+        return bearer.map(|t| (t.to_owned(), TokenSource::Bearer)).ok_or(AuthError::MissingToken);
+    };
+    if bearer.is_some_and(|token| token != cookie.value()) {
+        let why = "cookie and Authorization header carry different tokens";
+        return Err(AuthError::InvalidToken(TokenError::Malformed(why)));
     }
-    match bearer_token(req.headers())? {
-        Some(token) => Ok((token.to_owned(), TokenSource::Bearer)),
-        None => Err(AuthError::MissingToken),
-    }
+    Ok((cookie.value().to_owned(), TokenSource::Cookie))
 }
 
 /// The credential of an `Authorization: Bearer <token>` header.
@@ -106,6 +115,39 @@ mod tests {
         let map = headers(&["Bearer a.b.c", "Bearer d.e.f"]);
         let refused = bearer_token(&map);
         assert!(matches!(refused, Err(AuthError::InvalidToken(_))));
+    }
+
+    fn request(cookie: Option<&str>, authorization: Option<&str>) -> HttpRequest {
+        let mut req = actix_web::test::TestRequest::default();
+        if let Some(value) = cookie {
+            req = req.cookie(actix_web::cookie::Cookie::new(ACCESS_COOKIE, value.to_owned()));
+        }
+        if let Some(value) = authorization {
+            req = req.insert_header((AUTHORIZATION, value));
+        }
+        req.to_http_request()
+    }
+
+    #[test]
+    fn cookie_and_bearer_header_that_disagree_are_invalid() {
+        let refused = access_token(&request(Some("a.b.c"), Some("Bearer d.e.f")));
+        assert!(matches!(refused, Err(AuthError::InvalidToken(_))));
+        let refused = access_token(&request(Some("a.b.c"), Some("Bearer  a.b.c")));
+        assert!(
+            matches!(refused, Err(AuthError::InvalidToken(_))),
+            "malformed header beside a cookie"
+        );
+    }
+
+    #[test]
+    fn the_same_token_in_cookie_and_header_counts_as_the_cookie() {
+        let found = access_token(&request(Some("a.b.c"), Some("Bearer a.b.c"))).unwrap();
+        assert_eq!(found, ("a.b.c".to_owned(), TokenSource::Cookie));
+        let found = access_token(&request(Some("a.b.c"), Some("Basic dXNlcjpwYXNz"))).unwrap();
+        assert_eq!(found, ("a.b.c".to_owned(), TokenSource::Cookie));
+        let found = access_token(&request(None, Some("Bearer a.b.c"))).unwrap();
+        assert_eq!(found, ("a.b.c".to_owned(), TokenSource::Bearer));
+        assert!(matches!(access_token(&request(None, None)), Err(AuthError::MissingToken)));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! let url = redis.url(); // redis://127.0.0.1:<port>/
 //! redis.stop(); // the server is gone: clients must fail
 //! redis.restart(); // same port, empty data set
+//! redis.pause(); // SIGSTOP: connections open, nothing answers
+//! redis.resume(); // SIGCONT: answers again, data intact
 //! # let _ = url;
 //! ```
 //!
@@ -76,6 +78,36 @@ impl RedisServer {
     /// A `redis://` URL for clients.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Freezes the server with SIGSTOP: it keeps its port and connections
+    /// but answers nothing, like a host that hangs, until [`resume`].
+    ///
+    /// [`resume`]: Self::resume
+    ///
+    /// # Panics
+    ///
+    /// If the server is not running or the signal cannot be sent.
+    pub fn pause(&mut self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server run again with SIGCONT; its data is intact.
+    ///
+    /// # Panics
+    ///
+    /// If the server is not running or the signal cannot be sent.
+    pub fn resume(&mut self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().unwrap_or_else(|| panic!("redis-server is not running"));
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill {signal}: {e}"));
+        assert!(status.success(), "kill {signal} {} failed: {status}", child.id());
     }
 
     /// Kills the server; clients now get connection errors.
@@ -284,6 +316,19 @@ mod tests {
 
         redis.restart();
         assert!(ping(redis.port()));
+    }
+
+    #[test]
+    fn a_paused_server_answers_nothing_until_resumed() {
+        let mut redis = RedisServer::start();
+        expect_ok(redis.port(), &["SET", "k", "v"]);
+
+        redis.pause();
+        assert!(!ping(redis.port()), "a paused server answered");
+
+        redis.resume();
+        assert!(ping(redis.port()));
+        assert_eq!(command(redis.port(), &["GET", "k"]).as_deref(), Ok("v"));
     }
 
     #[test]

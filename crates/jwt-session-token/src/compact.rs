@@ -55,11 +55,23 @@ pub(crate) fn decode(part: &str, what: &'static str) -> Result<Vec<u8>, TokenErr
     URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed(what))
 }
 
+/// Decodes a part and parses it as JSON. The whole part must be UTF-8
+/// (RFC 8725, section 3.7): serde_json checks only the strings it keeps, so
+/// bad bytes in a member the target type ignores would otherwise pass.
+/// Decodes a part that must be UTF-8 text as a whole: serde_json checks only
+/// the strings it keeps, so bytes in members it skips would pass unseen
+/// (RFC 8725, section 3.7).
+pub(crate) fn decode_text(part: &str, what: &'static str) -> Result<Vec<u8>, TokenError> {
+    let bytes = decode(part, what)?;
+    std::str::from_utf8(&bytes).map_err(|_| TokenError::Malformed(what))?;
+    Ok(bytes)
+}
+
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
     part: &str,
     what: &'static str,
 ) -> Result<T, TokenError> {
-    serde_json::from_slice(&decode(part, what)?).map_err(|_| TokenError::Malformed(what))
+    serde_json::from_slice(&decode_text(part, what)?).map_err(|_| TokenError::Malformed(what))
 }
 
 pub(crate) fn encode(bytes: &[u8]) -> String {

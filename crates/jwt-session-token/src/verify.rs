@@ -144,7 +144,7 @@ fn check_signed(
     let signature = compact::decode(parts.signature, "signature is not base64url")?;
     key.verify(parts.signing_input.as_bytes(), &signature)?;
 
-    compact::decode(parts.payload, "claims are not a base64url JSON object")
+    compact::decode_text(parts.payload, "claims are not a base64url JSON object")
 }
 
 /// The registered claims of a verified payload, validated at `now`.
@@ -444,6 +444,21 @@ mod tests {
         );
         let token = sign(&key, &header, payload.as_bytes()).unwrap();
         assert!(matches!(verify(&token), Err(TokenError::Malformed(_))));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused_even_in_ignored_members() {
+        let key = JwsKey::from(HmacKey::hs256(ACCESS_SECRET).unwrap());
+        let claims = claims_json(json!(NOW + 60)).to_string();
+        let header = encode(b"{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"x\":\"\xff\"}");
+        let token = sign(&key, &header, claims.as_bytes()).unwrap();
+        assert!(matches!(verify(&token), Err(TokenError::Malformed(_))), "in the header");
+
+        let mut payload = claims.into_bytes();
+        payload.pop();
+        payload.extend_from_slice(b",\"x\":\"\xc3\x28\"}");
+        let token = sign(&key, &encode(access_header().to_string().as_bytes()), &payload).unwrap();
+        assert!(matches!(verify(&token), Err(TokenError::Malformed(_))), "in the claims");
     }
 
     #[test]
