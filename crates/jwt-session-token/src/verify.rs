@@ -447,6 +447,15 @@ mod tests {
     }
 
     #[test]
+    fn a_header_naming_two_kids_is_refused() {
+        let key = JwsKey::from(HmacKey::hs256(ACCESS_SECRET).unwrap());
+        let header = encode(br#"{"alg":"HS256","typ":"at+jwt","kid":"a","kid":"b"}"#);
+        let claims = claims_json(json!(NOW + 60)).to_string();
+        let token = sign(&key, &header, claims.as_bytes()).unwrap();
+        assert!(matches!(verify(&token), Err(TokenError::Malformed(_))));
+    }
+
+    #[test]
     fn bytes_that_are_not_utf8_are_refused_even_in_ignored_members() {
         let key = JwsKey::from(HmacKey::hs256(ACCESS_SECRET).unwrap());
         let claims = claims_json(json!(NOW + 60)).to_string();
