@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::rules::{check_exp, check_not_before};
 use crate::{TokenError, TokenSettings};
 
 /// The verified claims of a token.
@@ -71,16 +72,12 @@ impl UncheckedClaims {
         let leeway = settings.leeway_secs;
 
         let exp = self.exp.ok_or(TokenError::MissingClaim("exp"))?;
-        if now >= exp.saturating_add(leeway) {
-            return Err(TokenError::Expired);
-        }
-        if self.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
-            return Err(TokenError::NotYetValid);
+        check_exp(exp, now, leeway)?;
+        if let Some(nbf) = self.nbf {
+            check_not_before(nbf, now, leeway)?;
         }
         let iat = self.iat.ok_or(TokenError::MissingClaim("iat"))?;
-        if iat > now.saturating_add(leeway) {
-            return Err(TokenError::NotYetValid);
-        }
+        check_not_before(iat, now, leeway)?;
 
         let iss = required(self.iss, "iss")?;
         if iss != settings.issuer {

@@ -121,6 +121,15 @@ pub enum TokenError {
     /// The JWKS could not be fetched and no keys are cached yet.
     #[error("jwks is unavailable")]
     JwksUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The header's `typ` is not the one a [`ClaimRules`] requires.
+    ///
+    /// [`ClaimRules`]: crate::ClaimRules
+    #[error("token type is not `{0}`")]
+    UnexpectedTyp(String),
+    /// A time claim (`exp`, `nbf`, `iat`) is not a whole, non-negative
+    /// number of seconds.
+    #[error("claim `{0}` is not a whole number of seconds")]
+    InvalidTime(&'static str),
     /// The claims do not deserialize into the caller's custom claims type.
     #[error("custom claims do not match the expected type")]
     CustomClaims(#[source] serde_json::Error),

@@ -10,7 +10,7 @@ use openssl::nid::Nid;
 use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private, Public};
 use openssl::rsa::Rsa;
 use serde_json::{Map, Value};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::algorithm::Family;
 use crate::jwk::{member, thumbprint_of};
@@ -39,7 +39,8 @@ pub struct JwsKey {
 }
 
 enum Material {
-    Hmac(HmacKey),
+    /// `signs` is false for a key built by [`JwsKey::hmac_verify_only`].
+    Hmac { key: HmacKey, signs: bool },
     Asymmetric {
         signer: Option<Box<dyn JwsSigner>>,
         verifier: Box<dyn JwsVerifier>,
@@ -47,6 +48,9 @@ enum Material {
         public_jwk: Map<String, Value>,
         /// The public key as a DER SubjectPublicKeyInfo.
         spki_der: Vec<u8>,
+        /// The private key as PKCS#8 DER, kept for export when the key was
+        /// loaded from PEM or DER or generated; zeroed on drop.
+        pkcs8: Option<Zeroizing<Vec<u8>>>,
     },
 }
 
@@ -58,6 +62,40 @@ impl JwsKey {
     /// As [`HmacKey::new`].
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, TokenError> {
         HmacKey::new(alg, secret).map(Self::from)
+    }
+
+    /// An HMAC key that only verifies, from a secret of any non-empty
+    /// length, even one shorter than [`hmac`](Self::hmac) allows.
+    ///
+    /// This is for checking tokens that someone else already made with a
+    /// weak secret (a debugging tool reading a legacy token). The key cannot
+    /// sign ([`can_sign`](Self::can_sign) is false, [`sign`](Self::sign)
+    /// fails), so it can never become a [`KeySet`](crate::KeySet)'s signing
+    /// key and no new token is ever made with the weak secret through it.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::KeyMismatch`] when `alg` is not HMAC or the secret is a
+    /// PEM block; [`TokenError::WeakKey`] when it is empty;
+    /// [`TokenError::KeyRefused`] if josekit refuses it.
+    pub fn hmac_verify_only(alg: Algorithm, secret: &[u8]) -> Result<Self, TokenError> {
+        let key = HmacKey::without_minimum_length(alg, secret)?;
+        Ok(Self { alg, kid: None, material: Material::Hmac { key, signs: false } })
+    }
+
+    /// An HMAC key that signs and verifies with a secret of any non-empty
+    /// length: **insecure** below the length [`hmac`](Self::hmac) requires,
+    /// since a short secret can be guessed offline from any one token.
+    ///
+    /// Only for tools and tests that must reproduce tokens of a legacy
+    /// system (`tokenctl mint --allow-weak-key`); a service signs with keys
+    /// from [`hmac`](Self::hmac) or [`generate`](Self::generate).
+    ///
+    /// # Errors
+    ///
+    /// As [`hmac_verify_only`](Self::hmac_verify_only).
+    pub fn insecure_weak_hmac(alg: Algorithm, secret: &[u8]) -> Result<Self, TokenError> {
+        HmacKey::without_minimum_length(alg, secret).map(Self::from)
     }
 
     /// An asymmetric key from PEM text: a private key (`PRIVATE KEY`,
@@ -201,7 +239,7 @@ impl JwsKey {
     /// Whether this key can sign (an HMAC key, or a private key).
     pub fn can_sign(&self) -> bool {
         match &self.material {
-            Material::Hmac(_) => true,
+            Material::Hmac { signs, .. } => *signs,
             Material::Asymmetric { signer, .. } => signer.is_some(),
         }
     }
@@ -225,7 +263,7 @@ impl JwsKey {
     /// The RFC 7638 SHA-256 thumbprint of the public key; `None` for HMAC.
     pub fn thumbprint(&self) -> Option<String> {
         match &self.material {
-            Material::Hmac(_) => None,
+            Material::Hmac { .. } => None,
             Material::Asymmetric { public_jwk, .. } => thumbprint_of(public_jwk).ok(),
         }
     }
@@ -233,7 +271,7 @@ impl JwsKey {
     /// The public key as a DER SubjectPublicKeyInfo; `None` for HMAC.
     pub fn public_key_der(&self) -> Option<&[u8]> {
         match &self.material {
-            Material::Hmac(_) => None,
+            Material::Hmac { .. } => None,
             Material::Asymmetric { spki_der, .. } => Some(spki_der),
         }
     }
@@ -254,7 +292,8 @@ impl JwsKey {
     /// [`TokenError::Signing`] if the backend fails.
     pub fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, TokenError> {
         match &self.material {
-            Material::Hmac(key) => key.sign(signing_input),
+            Material::Hmac { key, signs: true } => key.sign(signing_input),
+            Material::Hmac { signs: false, .. } => Err(TokenError::NoSigningKey),
             Material::Asymmetric { signer: Some(signer), .. } => {
                 signer.sign(signing_input).map_err(TokenError::Signing)
             }
@@ -270,10 +309,108 @@ impl JwsKey {
     /// [`TokenError::BadSignature`] when it does not match.
     pub fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), TokenError> {
         match &self.material {
-            Material::Hmac(key) => key.verify(signing_input, signature),
+            Material::Hmac { key, .. } => key.verify(signing_input, signature),
             Material::Asymmetric { verifier, .. } => {
                 verifier.verify(signing_input, signature).map_err(|_| TokenError::BadSignature)
             }
+        }
+    }
+
+    /// Signs `payload` as a compact JWS whose protected header is `header`
+    /// with `alg` set to this key's algorithm, and returns the token.
+    ///
+    /// `header` may omit `alg`; if it names one, it must be this key's.
+    /// Other members (`typ`, `kid`, ...) are written as given.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::WrongAlgorithm`] when `header` names another `alg`;
+    /// otherwise as [`sign`](Self::sign).
+    pub fn sign_compact(
+        &self,
+        header: &Map<String, Value>,
+        payload: &[u8],
+    ) -> Result<String, TokenError> {
+        if header.get("alg").is_some_and(|alg| alg.as_str() != Some(self.alg.as_str())) {
+            return Err(TokenError::WrongAlgorithm);
+        }
+        let mut full = Map::new();
+        full.insert("alg".into(), self.alg.as_str().into());
+        full.extend(
+            header.iter().filter(|(name, _)| *name != "alg").map(|(n, v)| (n.clone(), v.clone())),
+        );
+        let encoded = compact::encode(Value::Object(full).to_string().as_bytes());
+        compact::sign(self, &encoded, payload)
+    }
+
+    /// The private key as PKCS#8 PEM (`PRIVATE KEY`), for writing it to a
+    /// file the owner keeps. The text is zeroed when dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::NoSigningKey`] for HMAC keys, public keys and private
+    /// keys loaded from a JWK (only keys generated or read from PEM or DER
+    /// keep their private key in exportable form);
+    /// [`TokenError::KeyParse`] if OpenSSL fails.
+    pub fn private_key_pem(&self) -> Result<Zeroizing<String>, TokenError> {
+        let private = self.exportable_private()?;
+        let pem = Zeroizing::new(private.private_key_to_pem_pkcs8().map_err(TokenError::KeyParse)?);
+        String::from_utf8(pem.to_vec())
+            .map(Zeroizing::new)
+            .map_err(|_| TokenError::InvalidKey("pem is not text"))
+    }
+
+    /// The key pair as a JWK (RFC 7517, RFC 7518 section 6, RFC 8037) with
+    /// the private members, `kid`, `alg` and `use`, as JSON text that is
+    /// zeroed when dropped. [`from_jwk`](Self::from_jwk) reads it back.
+    ///
+    /// # Errors
+    ///
+    /// As [`private_key_pem`](Self::private_key_pem).
+    pub fn private_jwk(&self) -> Result<Zeroizing<String>, TokenError> {
+        let private = self.exportable_private()?;
+        let mut jwk = self.public_jwk().ok_or(TokenError::NoSigningKey)?;
+        let b64 = |bytes: Zeroizing<Vec<u8>>| Value::from(compact::encode(&bytes));
+        let bytes = |n: &openssl::bn::BigNumRef| Zeroizing::new(n.to_vec());
+        match self.alg.family() {
+            Family::Rsa => {
+                let rsa = private.rsa().map_err(TokenError::KeyParse)?;
+                jwk.insert("d".into(), b64(bytes(rsa.d())));
+                let crt = [("p", rsa.p()), ("q", rsa.q()), ("dp", rsa.dmp1()), ("dq", rsa.dmq1())];
+                for (name, value) in crt.into_iter().chain([("qi", rsa.iqmp())]) {
+                    if let Some(value) = value {
+                        jwk.insert(name.into(), b64(bytes(value)));
+                    }
+                }
+            }
+            Family::Ec { coordinate_bytes, .. } => {
+                let ec = private.ec_key().map_err(TokenError::KeyParse)?;
+                let size = i32::try_from(coordinate_bytes)
+                    .map_err(|_| TokenError::InvalidKey("curve size"))?;
+                let d = ec.private_key().to_vec_padded(size).map_err(TokenError::KeyParse)?;
+                jwk.insert("d".into(), b64(Zeroizing::new(d)));
+            }
+            Family::Ed25519 => {
+                let d = private.raw_private_key().map_err(TokenError::KeyParse)?;
+                jwk.insert("d".into(), b64(Zeroizing::new(d)));
+            }
+            Family::Hmac { .. } => return Err(TokenError::NoSigningKey),
+        }
+        let text = serde_json::to_string(&jwk).map(Zeroizing::new);
+        for value in jwk.values_mut() {
+            if let Value::String(member) = value {
+                member.zeroize();
+            }
+        }
+        text.map_err(|_| TokenError::InvalidKey("jwk could not be written"))
+    }
+
+    fn exportable_private(&self) -> Result<PKey<Private>, TokenError> {
+        match &self.material {
+            Material::Asymmetric { pkcs8: Some(pkcs8), .. } => {
+                PKey::private_key_from_der(pkcs8).map_err(TokenError::KeyParse)
+            }
+            _ => Err(TokenError::NoSigningKey),
         }
     }
 
@@ -285,10 +422,11 @@ impl JwsKey {
             PKey::public_key_from_der(&spki).map_err(TokenError::KeyParse)?,
         )?;
 
-        let mut pkcs8 = private.private_key_to_pkcs8().map_err(TokenError::KeyParse)?;
-        let signer = signer_from_pkcs8(alg, &pkcs8);
-        pkcs8.zeroize();
-        key.attach_signer(signer?)?;
+        let pkcs8 = Zeroizing::new(private.private_key_to_pkcs8().map_err(TokenError::KeyParse)?);
+        key.attach_signer(signer_from_pkcs8(alg, &pkcs8)?)?;
+        if let Material::Asymmetric { pkcs8: kept, .. } = &mut key.material {
+            *kept = Some(pkcs8);
+        }
         Ok(key)
     }
 
@@ -301,7 +439,13 @@ impl JwsKey {
         Ok(Self {
             alg,
             kid: Some(kid),
-            material: Material::Asymmetric { signer: None, verifier, public_jwk, spki_der },
+            material: Material::Asymmetric {
+                signer: None,
+                verifier,
+                public_jwk,
+                spki_der,
+                pkcs8: None,
+            },
         })
     }
 
@@ -323,7 +467,7 @@ impl JwsKey {
 
 impl From<HmacKey> for JwsKey {
     fn from(key: HmacKey) -> Self {
-        Self { alg: key.alg(), kid: None, material: Material::Hmac(key) }
+        Self { alg: key.alg(), kid: None, material: Material::Hmac { key, signs: true } }
     }
 }
 

@@ -3,6 +3,9 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use josekit::jws::alg::hmac::HmacJwsSigner;
 use josekit::jws::{JwsSigner, HS256, HS384, HS512};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::sign::Signer;
 use subtle::ConstantTimeEq;
 
 use crate::algorithm::Family;
@@ -19,7 +22,16 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// freed; `Debug` never shows it.
 pub struct HmacKey {
     alg: Algorithm,
-    signer: HmacJwsSigner,
+    mac: Mac,
+}
+
+/// What computes the MAC. josekit refuses secrets shorter than the hash, so
+/// the deliberately weak keys of [`JwsKey::hmac_verify_only`] and
+/// [`JwsKey::insecure_weak_hmac`] use OpenSSL's HMAC directly, the same
+/// primitive josekit calls.
+enum Mac {
+    Josekit(HmacJwsSigner),
+    Short { key: PKey<Private>, digest: MessageDigest },
 }
 
 impl HmacKey {
@@ -50,17 +62,41 @@ impl HmacKey {
         if secret.len() < min_bytes {
             return Err(TokenError::WeakKey { len: secret.len(), min: min_bytes });
         }
+        Self::without_minimum_length(alg, secret)
+    }
+
+    /// As [`new`](Self::new) but accepting any non-empty secret, however
+    /// short. Only for the deliberately named weak-key paths of [`JwsKey`].
+    pub(crate) fn without_minimum_length(
+        alg: Algorithm,
+        secret: &[u8],
+    ) -> Result<Self, TokenError> {
+        let Family::Hmac { min_bytes } = alg.family() else {
+            return Err(TokenError::KeyMismatch { alg: alg.as_str(), key: "oct" });
+        };
+        if secret.is_empty() {
+            return Err(TokenError::WeakKey { len: 0, min: 1 });
+        }
         // A PEM key handed over as an HMAC secret is the classic algorithm
         // confusion set-up; such a "secret" is public, so it is refused.
         if secret.trim_ascii_start().starts_with(b"-----BEGIN") {
             return Err(TokenError::KeyMismatch { alg: alg.as_str(), key: "pem-encoded" });
+        }
+        if secret.len() < min_bytes {
+            let digest = match alg {
+                Algorithm::Hs384 => MessageDigest::sha384(),
+                Algorithm::Hs512 => MessageDigest::sha512(),
+                _ => MessageDigest::sha256(),
+            };
+            let key = PKey::hmac(secret).map_err(TokenError::KeyParse)?;
+            return Ok(Self { alg, mac: Mac::Short { key, digest } });
         }
         let signer = match alg {
             Algorithm::Hs384 => HS384.signer_from_bytes(secret),
             Algorithm::Hs512 => HS512.signer_from_bytes(secret),
             _ => HS256.signer_from_bytes(secret),
         };
-        Ok(Self { alg, signer: signer.map_err(TokenError::KeyRefused)? })
+        Ok(Self { alg, mac: Mac::Josekit(signer.map_err(TokenError::KeyRefused)?) })
     }
 
     /// The JWS `alg` this key is pinned to.
@@ -73,7 +109,17 @@ impl HmacKey {
     }
 
     pub(crate) fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, TokenError> {
-        self.signer.sign(signing_input).map_err(TokenError::Signing)
+        match &self.mac {
+            Mac::Josekit(signer) => signer.sign(signing_input).map_err(TokenError::Signing),
+            Mac::Short { key, digest } => {
+                let mac = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
+                    let mut signer = Signer::new(*digest, key)?;
+                    signer.update(signing_input)?;
+                    signer.sign_to_vec()
+                };
+                mac().map_err(TokenError::KeyParse)
+            }
+        }
     }
 
     /// Checks a MAC in constant time.

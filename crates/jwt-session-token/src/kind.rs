@@ -33,11 +33,7 @@ impl TokenKind {
     /// `typ` is a media type (RFC 7515, section 4.1.9): it compares without
     /// regard to case, and the `application/` prefix may be left out.
     pub fn matches_typ(self, typ: &str) -> bool {
-        let short = match typ.get(..12) {
-            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
-            _ => typ,
-        };
-        short.eq_ignore_ascii_case(self.typ())
+        crate::rules::typ_matches(typ, self.typ())
     }
 }
 

@@ -83,8 +83,10 @@ mod keys;
 mod kind;
 #[cfg(feature = "jwks-fetch")]
 mod remote;
+mod rules;
 mod service;
 mod settings;
+pub mod unverified;
 mod verify;
 
 pub use algorithm::Algorithm;
@@ -98,5 +100,6 @@ pub use keys::{HmacKey, TokenKeys, MIN_SECRET_BYTES};
 pub use kind::TokenKind;
 #[cfg(feature = "jwks-fetch")]
 pub use remote::{RemoteJwks, RemoteJwksOptions};
+pub use rules::{ClaimCheck, ClaimRules};
 pub use service::{new_id, successor_ids, unix_now, IssuedToken, TokenPair, TokenService};
 pub use settings::TokenSettings;

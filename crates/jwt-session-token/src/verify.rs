@@ -93,7 +93,18 @@ impl KeySet {
     ///
     /// A [`TokenError`] variant saying why the JWS was refused.
     pub fn verify_compact(&self, jws: &str) -> Result<Vec<u8>, TokenError> {
-        check_signed(self, jws, None, unix_now())
+        self.verify_compact_at(jws, unix_now())
+    }
+
+    /// As [`verify_compact`](Self::verify_compact), at `now` (seconds since
+    /// the Unix epoch), which decides only whether a retired key still
+    /// verifies.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_compact`](Self::verify_compact).
+    pub fn verify_compact_at(&self, jws: &str, now: u64) -> Result<Vec<u8>, TokenError> {
+        check_signed(self, jws, None, now)
     }
 }
 
