@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use jwt_session_actix::json_error;
+use jwt_session_actix::{error_chain as chain, json_error};
 use jwt_session_store::StoreError;
 use jwt_session_token::TokenError;
 
@@ -84,16 +84,4 @@ impl ResponseError for ApiError {
         }
         response
     }
-}
-
-/// An error with its sources, `a: b: c`, for one log field.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -46,4 +46,4 @@ pub use csrf::{CrossSiteGuard, CrossSiteGuardMiddleware};
 pub use error::{json_error, AuthError};
 pub use extract::{access_token, bearer_token, TokenSource};
 pub use identity::Authenticated;
-pub use middleware::{JwtAuth, JwtAuthMiddleware};
+pub use middleware::{error_chain, JwtAuth, JwtAuthMiddleware};

@@ -136,7 +136,7 @@ fn is_routine(cause: &TokenError) -> bool {
 }
 
 /// An error with its sources, `a: b: c`, for one log field.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -16,17 +16,7 @@ pub(crate) struct UserKeys {
 
 impl UserKeys {
     pub(crate) fn new(prefix: &str, subject: &str) -> Self {
-        let mut tag = String::with_capacity(subject.len() + 2);
-        tag.push('{');
-        for c in subject.chars() {
-            match c {
-                '%' => tag.push_str("%25"),
-                '{' => tag.push_str("%7B"),
-                '}' => tag.push_str("%7D"),
-                other => tag.push(other),
-            }
-        }
-        tag.push('}');
+        let tag = hash_tag(subject);
         Self {
             session_prefix: format!("{prefix}session:{tag}:"),
             access_prefix: format!("{prefix}access:{tag}:"),
@@ -53,6 +43,24 @@ impl UserKeys {
     pub(crate) fn index(&self) -> &str {
         &self.index
     }
+}
+
+/// `{value}`, a Redis Cluster hash tag that is exactly `value`: braces and
+/// `%` inside it are percent-encoded, so no value can end the tag early or
+/// collide with another value's tag. Keys that share a tag share a slot.
+pub fn hash_tag(value: &str) -> String {
+    let mut tag = String::with_capacity(value.len() + 2);
+    tag.push('{');
+    for c in value.chars() {
+        match c {
+            '%' => tag.push_str("%25"),
+            '{' => tag.push_str("%7B"),
+            '}' => tag.push_str("%7D"),
+            other => tag.push(other),
+        }
+    }
+    tag.push('}');
+    tag
 }
 
 #[cfg(test)]

@@ -78,6 +78,7 @@ mod store;
 
 pub use any::AnyStore;
 pub use error::{BoxError, StoreError};
+pub use keys::hash_tag;
 pub use memory::{Clock, MemoryStore};
 #[cfg(feature = "redis")]
 pub use redis::{command_error, RedisConnection, RedisPool, RedisStore, RedisStoreConfig};

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use jwt_session_store::{command_error, RedisPool, StoreError};
+use jwt_session_store::{command_error, hash_tag as tag, RedisPool, StoreError};
 use redis::Script;
 
 use super::{Account, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore, UserStore};
@@ -85,23 +85,6 @@ impl std::fmt::Debug for RedisData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisData").field("pool", &self.pool).field("prefix", &self.prefix).finish()
     }
-}
-
-/// `{tag}` with braces and `%` in `value` percent-encoded, so the hash tag is
-/// exactly `value`.
-fn tag(value: &str) -> String {
-    let mut tag = String::with_capacity(value.len() + 2);
-    tag.push('{');
-    for c in value.chars() {
-        match c {
-            '%' => tag.push_str("%25"),
-            '{' => tag.push_str("%7B"),
-            '}' => tag.push_str("%7D"),
-            other => tag.push(other),
-        }
-    }
-    tag.push('}');
-    tag
 }
 
 fn todo_from(fields: &[String]) -> Option<Todo> {
