@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 const ACCESS_SECRET: &str = "access-secret-for-the-attack-tests-64-bytes-long-0123456789abcdef";
 const REFRESH_SECRET: &str = "refresh-secret-for-the-attack-tests-64-bytes-long-0123456789abcd";
 const ATTACKER_SECRET: &str = "the-attackers-own-secret-of-at-least-32-bytes";
-const TODO: &str = r#"{"title":"t"}"#;
+const TITLE_BODY: &str = r#"{"title":"t"}"#;
 
 /// What a request must get.
 #[derive(Clone, Copy, Debug)]
@@ -146,14 +146,14 @@ fn both_ways(rows: Vec<(&'static str, String, Expect)>) -> Vec<Case> {
     let mut cases = Vec::new();
     for (name, token, expect) in rows {
         for headers in [bearer(&token), cookie(&token)] {
-            cases.push(Case { name, path: "/todo", headers, body: TODO.to_owned(), expect });
+            cases.push(Case { name, path: "/todo", headers, body: TITLE_BODY.to_owned(), expect });
         }
     }
     cases
 }
 
 fn case(name: &'static str, headers: Vec<Vec<u8>>, expect: Expect) -> Case {
-    Case { name, path: "/todo", headers, body: TODO.to_owned(), expect }
+    Case { name, path: "/todo", headers, body: TITLE_BODY.to_owned(), expect }
 }
 
 /// Every row of the catalogue. `login` supplies real tokens.
@@ -327,7 +327,7 @@ fn catalogue(login: &Login) -> Vec<Case> {
         ("iat huge", forge(&header(), &claims_with("iat", json!(u64::MAX))), INVALID),
         // Audience and issuer.
         ("aud array containing ours among others", forge(&header(), &claims_with("aud", json!(["a", "jwt-todo-client", "b"]))), VERIFIED),
-        ("aud array without ours", forge(&header(), &claims_with("aud", json!(["a", "jwt-todo-client-2", "JWT-TODO-CLIENT"]))), INVALID),
+        ("aud array without ours", forge(&header(), &claims_with("aud", json!(["a", "jwt-todo-client-2", "JWT-TITLE_BODY-CLIENT"]))), INVALID),
         ("aud empty array", forge(&header(), &claims_with("aud", json!([]))), INVALID),
         ("aud nested array", forge(&header(), &claims_with("aud", json!([["jwt-todo-client"]]))), INVALID),
         ("aud as a number", forge(&header(), &claims_with("aud", json!(1))), INVALID),

@@ -15,13 +15,13 @@ use redis::Script;
 
 use super::{Account, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore, UserStore};
 
-const CREATE_ACCOUNT: &str = r"
+const SCRIPT_CREATE_ACCOUNT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'username', ARGV[2], 'hash', ARGV[3])
 return 1
 ";
 
-const ADD_TODO: &str = r"
+const SCRIPT_ADD: &str = r"
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'title', ARGV[2], 'done', ARGV[3],
   'created', ARGV[4], 'updated', ARGV[5])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
@@ -30,7 +30,7 @@ return 1
 
 /// KEYS: the index; ARGV: todo key prefix, first, last. Returns the total,
 /// then id, title, done, created, updated per todo.
-const LIST_TODOS: &str = r"
+const SCRIPT_LIST: &str = r"
 local out = { redis.call('ZCARD', KEYS[1]) }
 for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], ARGV[2], ARGV[3])) do
   local f = redis.call('HMGET', ARGV[1] .. id, 'id', 'title', 'done', 'created', 'updated')
@@ -41,7 +41,7 @@ return out
 
 /// KEYS: the todo; ARGV: title or '', done or '', now. Returns the fields, or
 /// nothing when the todo does not exist.
-const CHANGE_TODO: &str = r"
+const SCRIPT_CHANGE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'title', ARGV[1]) end
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'done', ARGV[2]) end
@@ -49,18 +49,18 @@ redis.call('HSET', KEYS[1], 'updated', ARGV[3])
 return redis.call('HMGET', KEYS[1], 'id', 'title', 'done', 'created', 'updated')
 ";
 
-const DELETE_TODO: &str = r"
+const SCRIPT_DELETE: &str = r"
 redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('DEL', KEYS[1])
 ";
 
-const ADD_FAILURE: &str = r"
+const SCRIPT_ADD_FAILURE: &str = r"
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 ";
 
-const FAILURES: &str = r"
+const SCRIPT_FAILURES: &str = r"
 return { tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('TTL', KEYS[1]) }
 ";
 
@@ -106,13 +106,13 @@ impl RedisData {
             pool,
             prefix: prefix.to_owned(),
             scripts: Arc::new(Scripts {
-                create_account: Script::new(CREATE_ACCOUNT),
-                add_todo: Script::new(ADD_TODO),
-                list_todos: Script::new(LIST_TODOS),
-                change_todo: Script::new(CHANGE_TODO),
-                delete_todo: Script::new(DELETE_TODO),
-                add_failure: Script::new(ADD_FAILURE),
-                failures: Script::new(FAILURES),
+                create_account: Script::new(SCRIPT_CREATE_ACCOUNT),
+                add_todo: Script::new(SCRIPT_ADD),
+                list_todos: Script::new(SCRIPT_LIST),
+                change_todo: Script::new(SCRIPT_CHANGE),
+                delete_todo: Script::new(SCRIPT_DELETE),
+                add_failure: Script::new(SCRIPT_ADD_FAILURE),
+                failures: Script::new(SCRIPT_FAILURES),
             }),
         }
     }
