@@ -1,9 +1,13 @@
 //! User accounts: argon2id password hashes, normalised unique usernames, and
 //! logins that cost the same whether or not the user exists.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use actix_web::web;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use tokio::sync::Semaphore;
 
 use crate::data::{Account, AppData, UserStore};
 use crate::errors::ApiError;
@@ -27,7 +31,13 @@ pub(crate) struct Accounts {
     /// take the time of one argon2 verification.
     dummy_hash: String,
     registration: bool,
+    /// Caps the argon2 computations running at once: each holds about 19 MiB
+    /// and a core, so an unbounded burst of logins could exhaust both.
+    hashing: Arc<Semaphore>,
 }
+
+/// How long a request waits for a hashing slot before it is answered 503.
+const HASHING_WAIT: Duration = Duration::from_secs(2);
 
 impl Accounts {
     /// Accounts in `data`, plus the demo user `user`/`pass` when `with_demo_user`.
@@ -46,7 +56,27 @@ impl Accounts {
             })
             .transpose()?;
         let dummy_hash = hash_now(&jwt_session_token::new_id())?;
-        Ok(Self { data, demo, dummy_hash, registration })
+        let slots = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
+        Ok(Self { data, demo, dummy_hash, registration, hashing: Arc::new(Semaphore::new(slots)) })
+    }
+
+    /// Runs one argon2 computation on the blocking pool, when a slot is free.
+    async fn hashing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = tokio::time::timeout(HASHING_WAIT, self.hashing.clone().acquire_owned())
+            .await
+            .map_err(|_| ApiError::Busy)?
+            .map_err(|_| ApiError::Busy)?;
+        let result = web::block(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|_| ApiError::Hashing)?;
+        result
     }
 
     /// Whether anyone can log in without registering first.
@@ -76,7 +106,8 @@ impl Accounts {
             Err(_) => None,
         };
         let hash = account.as_ref().map_or(&self.dummy_hash, |a| &a.password_hash).clone();
-        let matches = verify(password.to_owned(), hash).await?;
+        let password = password.to_owned();
+        let matches = self.hashing(move || Ok(verify(&password, &hash))).await?;
         Ok(account.filter(|_| matches))
     }
 
@@ -112,13 +143,13 @@ impl Accounts {
     }
 }
 
-/// Trims and lowercases; 3 to 64 letters, digits, `.`, `_`, `-` or `@`.
+/// NFKC, trimmed and lowercased; 3 to 64 letters, digits, `.`, `_`, `-` or `@`.
 ///
 /// # Errors
 ///
 /// [`ApiError::InvalidField`] naming the rule.
 pub(crate) fn normalize_username(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim().to_lowercase();
+    let name = crate::text::fold_username(raw);
     let allowed = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
     if USERNAME_CHARS.contains(&name.chars().count()) && name.chars().all(allowed) {
         Ok(name)
@@ -139,15 +170,11 @@ fn hash_now(password: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::Hashing)
 }
 
-/// Verifies on the blocking pool: argon2 is deliberately slow.
-async fn verify(password: String, hash: String) -> Result<bool, ApiError> {
-    web::block(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(|_| ApiError::Hashing)
+/// Whether `password` matches the PHC string `hash`; slow by design.
+fn verify(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -158,6 +185,7 @@ mod tests {
     fn usernames_are_trimmed_and_lowercased() {
         assert_eq!(normalize_username("  Alice.B ").unwrap(), "alice.b");
         assert_eq!(normalize_username("ÉLODIE").unwrap(), "élodie");
+        assert_eq!(normalize_username("ａｌｉｃｅ").unwrap(), "alice");
     }
 
     #[test]

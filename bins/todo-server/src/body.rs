@@ -1,6 +1,8 @@
 //! JSON request bodies read as the reference reads them: whatever the
-//! `Content-Type`, a body that is not the expected JSON is 422
-//! `{"error":"invalid json"}`; one over the size limit is 413.
+//! `Content-Type`, a body that is not the expected JSON object is 422
+//! `{"error":"invalid json"}`; one over the size limit is 413. Only an
+//! object is accepted: serde would otherwise take an array's items as the
+//! fields in order.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,15 +34,20 @@ fn read(req: &HttpRequest, payload: &mut Payload) -> BodyFuture<Bytes> {
     })
 }
 
+fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::InvalidJson);
+    }
+    serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidJson)
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = BodyFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = read(req, payload);
-        Box::pin(async move {
-            serde_json::from_slice(&bytes.await?).map(JsonBody).map_err(|_| ApiError::InvalidJson)
-        })
+        Box::pin(async move { parse_object(&bytes.await?).map(JsonBody) })
     }
 }
 
@@ -55,9 +62,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(OptionalJsonBody(None));
             }
-            serde_json::from_slice(&bytes)
-                .map(|v| OptionalJsonBody(Some(v)))
-                .map_err(|_| ApiError::InvalidJson)
+            parse_object(&bytes).map(|v| OptionalJsonBody(Some(v)))
         })
     }
 }

@@ -22,6 +22,8 @@ pub(crate) enum ApiError {
     TodoNotFound,
     #[error("internal error")]
     Hashing,
+    #[error("server busy; try again")]
+    Busy,
     #[error("invalid json")]
     InvalidJson,
     #[error("request body too large")]
@@ -55,6 +57,7 @@ impl ResponseError for ApiError {
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::TodoNotFound => StatusCode::NOT_FOUND,
             Self::Hashing => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidCredentials
             | Self::MissingRefreshToken
@@ -77,9 +80,13 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = json_error(self.status_code(), &self.to_string());
-        if let Self::Throttled { retry_after_secs } = self {
-            let value =
-                actix_web::http::header::HeaderValue::from(retry_after_secs.max(&1).to_owned());
+        let retry_after = match self {
+            Self::Throttled { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            Self::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            let value = actix_web::http::header::HeaderValue::from(secs);
             response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
         }
         response

@@ -12,6 +12,7 @@ mod openapi;
 mod routes;
 mod settings;
 mod startup;
+mod text;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{AUTHORIZATION, ORIGIN, REFERER};
+use actix_web::http::header::{AUTHORIZATION, HOST, ORIGIN, REFERER};
 use actix_web::http::{Method, StatusCode, Uri};
 use actix_web::Error;
 
@@ -12,19 +12,24 @@ use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::error::json_error;
 use crate::extract::bearer_token;
 
-/// Middleware that refuses cross-site requests authenticated by cookie.
+/// Middleware that refuses cross-site requests.
 ///
 /// A request with an unsafe method (anything but GET, HEAD, OPTIONS, TRACE)
-/// that carries a token cookie must come from an allowed origin or the
-/// server's own, as its `Origin` header says (or, lacking one, the origin of
-/// its `Referer`); otherwise it gets 403 `{"error":"cross-site request
-/// refused"}` and never reaches a handler. Requests with a Bearer header are
-/// exempt: a cross-site page cannot set one without a CORS preflight.
+/// whose `Origin` header (or, lacking one, the origin of its `Referer`) names
+/// neither an allowed origin nor the server's own gets 403
+/// `{"error":"cross-site request refused"}` and never reaches a handler. This
+/// covers requests without cookies too: a cross-site form must not log a
+/// victim into the attacker's account (login CSRF). Requests with a Bearer
+/// header are exempt: a cross-site page cannot set one without a CORS
+/// preflight.
 ///
-/// A request with neither `Origin` nor `Referer` passes unless
-/// [`require_origin`](Self::require_origin) is set: browsers send `Origin` on
-/// every cross-site unsafe request, and clients that send neither (curl,
-/// server-to-server) cannot be driven by another site.
+/// A request with neither `Origin` nor `Referer` passes, unless it carries a
+/// token cookie and [`require_origin`](Self::require_origin) is set: browsers
+/// send `Origin` on every cross-site unsafe request, and clients that send
+/// neither (curl, server-to-server) cannot be driven by another site.
+///
+/// The server's own origin is the request's `Host` with the scheme of the
+/// listener; `Forwarded` and `X-Forwarded-*` headers are not trusted.
 #[derive(Clone, Debug)]
 pub struct CrossSiteGuard {
     allowed: Arc<Vec<String>>,
@@ -59,10 +64,10 @@ impl CrossSiteGuard {
         if safe.contains(req.method()) {
             return None;
         }
-        let by_cookie = req.cookie(ACCESS_COOKIE).is_some() || req.cookie(REFRESH_COOKIE).is_some();
-        if !by_cookie || matches!(bearer_token(req.headers()), Ok(Some(_))) {
+        if matches!(bearer_token(req.headers()), Ok(Some(_))) {
             return None;
         }
+        let by_cookie = req.cookie(ACCESS_COOKIE).is_some() || req.cookie(REFRESH_COOKIE).is_some();
         let origin = match req.headers().get(ORIGIN) {
             Some(origin) => Some(origin.to_str().unwrap_or("<not ascii>").to_owned()),
             None => req.headers().get(REFERER).map(|referer| {
@@ -74,12 +79,11 @@ impl CrossSiteGuard {
             }),
         };
         let Some(origin) = origin else {
-            return self.require_origin.then(|| "no Origin or Referer".to_owned());
+            return (by_cookie && self.require_origin).then(|| "no Origin or Referer".to_owned());
         };
-        let own = {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        };
+        let scheme = if req.app_config().secure() { "https" } else { "http" };
+        let host = req.headers().get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let own = format!("{scheme}://{host}");
         if origin == own || self.allowed.contains(&origin) {
             None
         } else {
@@ -189,7 +193,7 @@ mod tests {
     }
 
     #[test]
-    fn bearer_requests_safe_methods_and_cookieless_requests_are_exempt() {
+    fn bearer_requests_safe_methods_and_requests_without_origin_are_exempt() {
         let bearer = cookie_post()
             .insert_header(("Origin", "https://evil.example"))
             .insert_header(("Authorization", "Bearer a.b.c"))
@@ -200,9 +204,26 @@ mod tests {
             .insert_header(("Origin", "https://evil.example"))
             .to_srv_request();
         assert_eq!(guard().refusal(&get), None);
+        let cli = TestRequest::post().to_srv_request();
+        assert_eq!(guard().require_origin(true).refusal(&cli), None);
+    }
+
+    #[test]
+    fn a_cookieless_post_from_another_site_is_refused_too() {
         let login =
             TestRequest::post().insert_header(("Origin", "https://evil.example")).to_srv_request();
-        assert_eq!(guard().refusal(&login), None);
+        assert!(guard().refusal(&login).is_some());
+    }
+
+    #[test]
+    fn forwarding_headers_do_not_make_a_foreign_origin_our_own() {
+        let req = cookie_post()
+            .insert_header(("Origin", "https://evil.example"))
+            .insert_header(("X-Forwarded-Host", "evil.example"))
+            .insert_header(("X-Forwarded-Proto", "https"))
+            .insert_header(("Forwarded", "host=evil.example;proto=https"))
+            .to_srv_request();
+        assert!(guard().refusal(&req).is_some());
     }
 
     #[test]

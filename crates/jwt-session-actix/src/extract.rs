@@ -31,14 +31,40 @@ pub enum TokenSource {
 /// disagree.
 pub fn access_token(req: &HttpRequest) -> Result<(String, TokenSource), AuthError> {
     let bearer = bearer_token(req.headers())?;
-    let Some(cookie) = req.cookie(ACCESS_COOKIE).filter(|c| !c.value().is_empty()) else {
+    let Some(cookie) = single_cookie(req, ACCESS_COOKIE)? else {
         return bearer.map(|t| (t.to_owned(), TokenSource::Bearer)).ok_or(AuthError::MissingToken);
     };
-    if bearer.is_some_and(|token| token != cookie.value()) {
+    if bearer.is_some_and(|token| token != cookie) {
         let why = "cookie and Authorization header carry different tokens";
         return Err(AuthError::InvalidToken(TokenError::Malformed(why)));
     }
-    Ok((cookie.value().to_owned(), TokenSource::Cookie))
+    Ok((cookie, TokenSource::Cookie))
+}
+
+/// The value of the cookie `name`, if the request sends it, non-empty.
+///
+/// A cookie sent twice with different values (one planted by a sibling
+/// domain or for a narrower path, say) is ambiguous and refused, as two
+/// `Authorization` headers are.
+///
+/// # Errors
+///
+/// [`AuthError::InvalidToken`] when the request carries `name` twice with
+/// different values.
+pub fn single_cookie(req: &HttpRequest, name: &str) -> Result<Option<String>, AuthError> {
+    let Ok(cookies) = req.cookies() else {
+        return Ok(None);
+    };
+    let mut values =
+        cookies.iter().filter(|c| c.name() == name && !c.value().is_empty()).map(|c| c.value());
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.any(|other| other != first) {
+        let why = "the cookie is sent twice with different values";
+        return Err(AuthError::InvalidToken(TokenError::Malformed(why)));
+    }
+    Ok(Some(first.to_owned()))
 }
 
 /// The credential of an `Authorization: Bearer <token>` header.
@@ -108,6 +134,18 @@ mod tests {
             let refused = bearer_token(&map);
             assert!(matches!(refused, Err(AuthError::InvalidToken(_))), "{value:?}");
         }
+    }
+
+    #[test]
+    fn an_access_cookie_sent_twice_with_different_values_is_invalid() {
+        let req = actix_web::test::TestRequest::get()
+            .insert_header(("Cookie", "access_token=a.b.c; access_token=d.e.f"))
+            .to_http_request();
+        assert!(matches!(access_token(&req), Err(AuthError::InvalidToken(_))));
+        let same = actix_web::test::TestRequest::get()
+            .insert_header(("Cookie", "access_token=a.b.c; access_token=a.b.c"))
+            .to_http_request();
+        assert_eq!(access_token(&same).unwrap(), ("a.b.c".to_owned(), TokenSource::Cookie));
     }
 
     #[test]

@@ -44,6 +44,6 @@ mod middleware;
 pub use cookies::{CookiePolicy, ACCESS_COOKIE, REFRESH_COOKIE};
 pub use csrf::{CrossSiteGuard, CrossSiteGuardMiddleware};
 pub use error::{json_error, AuthError};
-pub use extract::{access_token, bearer_token, TokenSource};
+pub use extract::{access_token, bearer_token, single_cookie, TokenSource};
 pub use identity::Authenticated;
 pub use middleware::{error_chain, JwtAuth, JwtAuthMiddleware};

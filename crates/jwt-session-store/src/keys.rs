@@ -2,7 +2,8 @@
 /// that every multi-key step runs on one Redis Cluster slot:
 ///
 /// - `<prefix>session:{<subject>}:<sid>`: the session (a hash);
-/// - `<prefix>access:{<subject>}:<jti>`: a live access token (value: its sid);
+/// - `<prefix>access:{<subject>}:<sid>:<jti>`: a live access token of that
+///   session, so a token is live only together with its own session;
 /// - `<prefix>sessions:{<subject>}`: the user's sessions by expiry (a sorted set).
 ///
 /// Braces and `%` in the subject are percent-encoded, so the tag is always
@@ -32,12 +33,13 @@ impl UserKeys {
         &self.session_prefix
     }
 
-    pub(crate) fn access(&self, jti: &str) -> String {
-        format!("{}{jti}", self.access_prefix)
+    pub(crate) fn access(&self, sid: &str, jti: &str) -> String {
+        format!("{}{sid}:{jti}", self.access_prefix)
     }
 
-    pub(crate) fn access_prefix(&self) -> &str {
-        &self.access_prefix
+    /// The prefix of the access keys of one session.
+    pub(crate) fn session_access_prefix(&self, sid: &str) -> String {
+        format!("{}{sid}:", self.access_prefix)
     }
 
     pub(crate) fn index(&self) -> &str {
@@ -71,7 +73,7 @@ mod tests {
     fn every_key_of_a_user_carries_the_subject_as_hash_tag() {
         let keys = UserKeys::new("app:", "42");
         assert_eq!(keys.session("s1"), "app:session:{42}:s1");
-        assert_eq!(keys.access("j1"), "app:access:{42}:j1");
+        assert_eq!(keys.access("s1", "j1"), "app:access:{42}:s1:j1");
         assert_eq!(keys.index(), "app:sessions:{42}");
     }
 

@@ -202,7 +202,8 @@ impl SessionStore for MemoryStore {
     async fn access_is_live(&self, token: AccessRef<'_>) -> Result<bool, StoreError> {
         let (state, _) = self.lock();
         let access = state.access.get(&(token.subject.to_owned(), token.jti.to_owned()));
-        Ok(access.is_some() && state.sessions.contains_key(&key(token.subject, token.sid)))
+        let of_this_session = access.is_some_and(|(sid, _)| sid == token.sid);
+        Ok(of_this_session && state.sessions.contains_key(&key(token.subject, token.sid)))
     }
 
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {

@@ -125,6 +125,11 @@ mod cases {
         assert!(!store.access_is_live(other_subject).await.unwrap());
         let other_session = AccessRef { subject: "u1", sid: "other", jti: &s.access };
         assert!(!store.access_is_live(other_session).await.unwrap());
+        // A token id is live only with its own session, even when the other
+        // session of the same user is live too.
+        let second = Session::start(store, "u1", LONG).await;
+        let crossed = AccessRef { subject: "u1", sid: &second.sid, jti: &s.access };
+        assert!(!store.access_is_live(crossed).await.unwrap());
     }
 
     pub(super) async fn the_current_token_rotates_once_then_replays_the_same_successor(

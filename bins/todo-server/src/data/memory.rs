@@ -7,7 +7,7 @@ use jwt_session_store::StoreError;
 
 use super::{Account, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore, UserStore};
 
-/// Above this many throttle counters, expired ones are swept on each failure.
+/// Above this many throttle counters, expired ones are swept on each attempt.
 const THROTTLE_SWEEP_ABOVE: usize = 1024;
 
 #[derive(Clone, Debug, Default)]
@@ -20,8 +20,8 @@ struct State {
     accounts: HashMap<String, Account>,
     /// Todos by owner, then by id (time-ordered, so the last is the newest).
     todos: HashMap<String, BTreeMap<String, Todo>>,
-    /// Failure count and window end, by throttle key.
-    failures: HashMap<String, (u64, u64)>,
+    /// Attempt count and window end, by throttle key.
+    attempts: HashMap<String, (u64, u64)>,
 }
 
 impl MemoryData {
@@ -108,28 +108,35 @@ impl TodoStore for MemoryData {
 }
 
 impl LoginThrottle for MemoryData {
-    async fn failures(&self, key: &str, now: u64) -> Result<(u64, u64), StoreError> {
-        Ok(match self.lock().failures.get(key) {
-            Some(&(count, ends)) if ends > now => (count, ends - now),
-            _ => (0, 0),
-        })
-    }
-
-    async fn add_failure(&self, key: &str, window_secs: u64, now: u64) -> Result<(), StoreError> {
+    async fn count_attempt(
+        &self,
+        key: &str,
+        window_secs: u64,
+        now: u64,
+    ) -> Result<(u64, u64), StoreError> {
         let mut state = self.lock();
-        if state.failures.len() > THROTTLE_SWEEP_ABOVE {
-            state.failures.retain(|_, (_, ends)| *ends > now);
+        if state.attempts.len() > THROTTLE_SWEEP_ABOVE {
+            state.attempts.retain(|_, (_, ends)| *ends > now);
         }
-        let entry = state.failures.entry(key.to_owned()).or_insert((0, 0));
+        let entry = state.attempts.entry(key.to_owned()).or_insert((0, 0));
         if entry.1 <= now {
             *entry = (0, now.saturating_add(window_secs));
         }
         entry.0 += 1;
+        Ok((entry.0, entry.1 - now))
+    }
+
+    async fn uncount_attempt(&self, key: &str, now: u64) -> Result<(), StoreError> {
+        if let Some((count, ends)) = self.lock().attempts.get_mut(key) {
+            if *ends > now {
+                *count = count.saturating_sub(1);
+            }
+        }
         Ok(())
     }
 
-    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        self.lock().failures.remove(key);
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().attempts.remove(key);
         Ok(())
     }
 }

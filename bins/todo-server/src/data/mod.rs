@@ -110,25 +110,29 @@ pub(crate) trait TodoStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// Counters of failed logins in fixed windows.
+/// Counters of login attempts in fixed windows.
+///
+/// An attempt is counted before its password is checked, so concurrent
+/// attempts cannot all slip under the limit; a success then takes its count
+/// back.
 pub(crate) trait LoginThrottle: Send + Sync {
-    /// The failures counted under `key` in its current window, and the
-    /// seconds until that window ends.
-    fn failures(
-        &self,
-        key: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<(u64, u64), StoreError>> + Send;
-    /// Counts one failure under `key`; a new window of `window_secs` starts
-    /// with the first.
-    fn add_failure(
+    /// Counts one attempt under `key` and returns the count in the current
+    /// window with the seconds until the window ends; a new window of
+    /// `window_secs` starts with the first attempt.
+    fn count_attempt(
         &self,
         key: &str,
         window_secs: u64,
         now: u64,
+    ) -> impl Future<Output = Result<(u64, u64), StoreError>> + Send;
+    /// Takes one attempt back (a successful login's).
+    fn uncount_attempt(
+        &self,
+        key: &str,
+        now: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Forgets the failures under `key`.
-    fn clear_failures(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets every attempt under `key`.
+    fn clear_attempts(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The backend chosen by configuration.
@@ -185,15 +189,20 @@ impl TodoStore for AppData {
 }
 
 impl LoginThrottle for AppData {
-    async fn failures(&self, key: &str, now: u64) -> Result<(u64, u64), StoreError> {
-        delegate!(self, data => data.failures(key, now))
+    async fn count_attempt(
+        &self,
+        key: &str,
+        window_secs: u64,
+        now: u64,
+    ) -> Result<(u64, u64), StoreError> {
+        delegate!(self, data => data.count_attempt(key, window_secs, now))
     }
 
-    async fn add_failure(&self, key: &str, window_secs: u64, now: u64) -> Result<(), StoreError> {
-        delegate!(self, data => data.add_failure(key, window_secs, now))
+    async fn uncount_attempt(&self, key: &str, now: u64) -> Result<(), StoreError> {
+        delegate!(self, data => data.uncount_attempt(key, now))
     }
 
-    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        delegate!(self, data => data.clear_failures(key))
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        delegate!(self, data => data.clear_attempts(key))
     }
 }

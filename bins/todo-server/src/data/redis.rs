@@ -5,7 +5,7 @@
 //! - `<prefix>todo:{<owner>}:<id>`: hash of one todo;
 //! - `<prefix>todos:{<owner>}`: sorted set of the owner's todo ids (equal
 //!   scores, so ordered by their time-ordered ids);
-//! - `<prefix>throttle:{<key>}`: failed-login counter with the window as TTL.
+//! - `<prefix>throttle:{<key>}`: login-attempt counter with the window as TTL.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,14 +54,22 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('DEL', KEYS[1])
 ";
 
-const SCRIPT_ADD_FAILURE: &str = r"
+/// KEYS: the counter; ARGV: window seconds. Returns the count and the
+/// seconds left in the window.
+const SCRIPT_COUNT_ATTEMPT: &str = r"
 local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return { count, ttl }
 ";
 
-const SCRIPT_FAILURES: &str = r"
-return { tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('TTL', KEYS[1]) }
+/// KEYS: the counter. Takes one attempt back, never below zero.
+const SCRIPT_UNCOUNT_ATTEMPT: &str = r"
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 0
 ";
 
 #[derive(Clone)]
@@ -77,8 +85,8 @@ struct Scripts {
     list_todos: Script,
     change_todo: Script,
     delete_todo: Script,
-    add_failure: Script,
-    failures: Script,
+    count_attempt: Script,
+    uncount_attempt: Script,
 }
 
 impl std::fmt::Debug for RedisData {
@@ -111,8 +119,8 @@ impl RedisData {
                 list_todos: Script::new(SCRIPT_LIST),
                 change_todo: Script::new(SCRIPT_CHANGE),
                 delete_todo: Script::new(SCRIPT_DELETE),
-                add_failure: Script::new(SCRIPT_ADD_FAILURE),
-                failures: Script::new(SCRIPT_FAILURES),
+                count_attempt: Script::new(SCRIPT_COUNT_ATTEMPT),
+                uncount_attempt: Script::new(SCRIPT_UNCOUNT_ATTEMPT),
             }),
         }
     }
@@ -253,28 +261,34 @@ impl TodoStore for RedisData {
 }
 
 impl LoginThrottle for RedisData {
-    async fn failures(&self, key: &str, _now: u64) -> Result<(u64, u64), StoreError> {
+    async fn count_attempt(
+        &self,
+        key: &str,
+        window_secs: u64,
+        _now: u64,
+    ) -> Result<(u64, u64), StoreError> {
         let key = self.throttle_key(key);
         let (count, ttl): (u64, i64) = self
             .pool
             .run(|mut conn| async move {
-                self.scripts.failures.key(key).invoke_async(&mut conn).await.map_err(command_error)
+                let mut call = self.scripts.count_attempt.key(key);
+                call.arg(window_secs).invoke_async(&mut conn).await.map_err(command_error)
             })
             .await?;
-        Ok((count, u64::try_from(ttl).unwrap_or(0)))
+        Ok((count, u64::try_from(ttl).unwrap_or(window_secs)))
     }
 
-    async fn add_failure(&self, key: &str, window_secs: u64, _now: u64) -> Result<(), StoreError> {
+    async fn uncount_attempt(&self, key: &str, _now: u64) -> Result<(), StoreError> {
         let key = self.throttle_key(key);
         self.pool
             .run(|mut conn| async move {
-                let mut call = self.scripts.add_failure.key(key);
-                call.arg(window_secs).invoke_async::<()>(&mut conn).await.map_err(command_error)
+                let call = self.scripts.uncount_attempt.key(key);
+                call.invoke_async::<()>(&mut conn).await.map_err(command_error)
             })
             .await
     }
 
-    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
         let key = self.throttle_key(key);
         self.pool
             .run(|mut conn| async move {

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use jwt_session_actix::{Authenticated, REFRESH_COOKIE};
+use jwt_session_actix::{single_cookie, Authenticated, REFRESH_COOKIE};
 use jwt_session_store::{AccessGrant, NewSession, Rotation, RotationOutcome, SessionStore};
 use jwt_session_token::{new_id, unix_now, Claims, TokenKind, TokenPair};
 use serde::Deserialize;
@@ -77,27 +77,33 @@ pub(crate) async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req);
     let now = unix_now();
-    let username_key = format!("user:{}", body.username.trim().to_lowercase());
+    let username_key = format!("user:{}", crate::text::fold_username(&body.username));
     let ip_key = format!("ip:{ip}");
+    // Every attempt counts before its password is checked, so a burst of
+    // concurrent guesses cannot all pass under the limit; a success takes its
+    // count back.
     let policy = state.login;
-    for (key, limit) in
-        [(&username_key, policy.max_failures_per_user), (&ip_key, policy.max_failures_per_ip)]
-    {
-        let (failures, retry_after_secs) = state.data.failures(key, now).await?;
-        if failures >= limit {
-            tracing::warn!(%ip, throttled = key.split(':').next().unwrap_or(""), "login throttled");
-            return Err(ApiError::Throttled { retry_after_secs });
+    let limits =
+        [(&username_key, policy.max_failures_per_user), (&ip_key, policy.max_failures_per_ip)];
+    let mut retry_after_secs = 0;
+    for (key, limit) in limits {
+        let (attempts, window_left) =
+            state.data.count_attempt(key, policy.window_secs, now).await?;
+        if attempts > limit {
+            retry_after_secs = retry_after_secs.max(window_left);
         }
+    }
+    if retry_after_secs > 0 {
+        tracing::warn!(%ip, "login throttled");
+        return Err(ApiError::Throttled { retry_after_secs });
     }
 
     let Some(account) = state.accounts.authenticate(&body.username, &body.password).await? else {
-        for key in [&username_key, &ip_key] {
-            state.data.add_failure(key, policy.window_secs, now).await?;
-        }
         tracing::info!(%ip, "login refused: invalid credentials");
         return Err(ApiError::InvalidCredentials);
     };
-    state.data.clear_failures(&username_key).await?;
+    state.data.clear_attempts(&username_key).await?;
+    state.data.uncount_attempt(&ip_key, now).await?;
 
     let pair = state.tokens.issue_pair_at(&account.id, &new_id(), now)?;
     let device = device_label(&req);
@@ -152,8 +158,9 @@ pub(crate) async fn refresh(
     state: web::Data<AppState>,
     OptionalJsonBody(body): OptionalJsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (token, delivery) = match req.cookie(REFRESH_COOKIE).filter(|c| !c.value().is_empty()) {
-        Some(cookie) => (cookie.value().to_owned(), Delivery::Cookie),
+    let cookie = single_cookie(&req, REFRESH_COOKIE).map_err(|_| ApiError::InvalidRefreshToken)?;
+    let (token, delivery) = match cookie {
+        Some(cookie) => (cookie, Delivery::Cookie),
         None => match body.and_then(|b| b.refresh_token).filter(|t| !t.is_empty()) {
             Some(token) => (token, Delivery::Body),
             None => return Err(ApiError::MissingRefreshToken),
@@ -283,14 +290,16 @@ fn deliver(
     }
 }
 
-/// The User-Agent, without control characters, trimmed; `unknown` if absent.
+/// The User-Agent, without control or bidirectional formatting characters,
+/// trimmed; `unknown` if absent.
 fn device_label(req: &HttpRequest) -> String {
     let agent = req
         .headers()
         .get(actix_web::http::header::USER_AGENT)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .unwrap_or_default();
-    let label: String = agent.chars().filter(|c| !c.is_control()).take(MAX_DEVICE_CHARS).collect();
+    let label: String =
+        agent.chars().filter(|c| !crate::text::is_invisible(*c)).take(MAX_DEVICE_CHARS).collect();
     let label = label.trim();
     if label.is_empty() {
         "unknown".to_owned()

@@ -19,6 +19,8 @@ const MAX_ID_BYTES: usize = 64;
 /// Default and largest page size of `GET /todos`.
 const DEFAULT_LIMIT: u64 = 20;
 const MAX_LIMIT: u64 = 100;
+/// Largest `offset` of `GET /todos`.
+const MAX_OFFSET: u64 = 1_000_000;
 
 /// A new todo.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -37,7 +39,7 @@ pub(crate) struct TodoPatch {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub(crate) struct Paging {
-    /// How many todos to skip, newest first. Default: 0.
+    /// How many todos to skip, newest first, 0 to 1000000. Default: 0.
     offset: Option<u64>,
     /// Page size, 1 to 100. Default: 20.
     limit: Option<u64>,
@@ -45,6 +47,11 @@ pub(crate) struct Paging {
 
 fn title(raw: &str) -> Result<String, ApiError> {
     let title = raw.trim();
+    if title.chars().any(crate::text::is_invisible) {
+        return Err(ApiError::InvalidField(
+            "title must not contain control, zero-width or bidirectional formatting characters",
+        ));
+    }
     if TITLE_CHARS.contains(&title.chars().count()) {
         Ok(title.to_owned())
     } else {
@@ -105,6 +112,9 @@ pub(crate) async fn list(
     let limit = paging.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::InvalidField("limit must be 1 to 100"));
+    }
+    if offset > MAX_OFFSET {
+        return Err(ApiError::InvalidField("offset must be 0 to 1000000"));
     }
     let page = state.data.todos(caller.subject(), offset, limit).await?;
     Ok(HttpResponse::Ok().json(TodoList { todos: page.todos, total: page.total, offset, limit }))

@@ -127,7 +127,9 @@ impl SessionStore for RedisStore {
         let keys = self.keys(new.subject);
         self.run(|mut conn| async move {
             let mut call = self.scripts.start.prepare_invoke();
-            call.key(keys.session(new.sid)).key(keys.access(new.access.jti)).key(keys.index());
+            call.key(keys.session(new.sid))
+                .key(keys.access(new.sid, new.access.jti))
+                .key(keys.index());
             call.arg(new.sid).arg(new.device).arg(new.ip).arg(new.now);
             call.arg(new.access.expires_at).arg(new.access.jti).arg(new.refresh_jti);
             call.arg(new.lifetime.idle_secs).arg(new.lifetime.absolute_secs);
@@ -140,7 +142,7 @@ impl SessionStore for RedisStore {
         let keys = self.keys(token.subject);
         self.run(|mut conn| async move {
             let mut exists = redis::cmd("EXISTS");
-            exists.arg(keys.access(token.jti)).arg(keys.session(token.sid));
+            exists.arg(keys.access(token.sid, token.jti)).arg(keys.session(token.sid));
             let found: u8 = exists.query_async(&mut conn).await.map_err(command_error)?;
             Ok(found == 2)
         })
@@ -153,13 +155,13 @@ impl SessionStore for RedisStore {
             .run(|mut conn| async move {
                 let mut call = self.scripts.rotate.prepare_invoke();
                 call.key(keys.session(r.sid))
-                    .key(keys.access(r.successor_access.jti))
+                    .key(keys.access(r.sid, r.successor_access.jti))
                     .key(keys.index());
                 call.arg(r.presented_jti).arg(r.now).arg(r.grace_secs).arg(r.successor_refresh_jti);
                 call.arg(r.successor_access.jti)
                     .arg(r.successor_access.expires_at)
                     .arg(r.idle_secs);
-                call.arg(r.on_reuse.as_str()).arg(keys.access_prefix()).arg(r.sid);
+                call.arg(r.on_reuse.as_str()).arg(keys.session_access_prefix(r.sid)).arg(r.sid);
                 call.invoke_async(&mut conn).await.map_err(command_error)
             })
             .await?;

@@ -2,7 +2,7 @@
 -- KEYS: session hash, successor access token key, the user's session index.
 -- ARGV: presented jti, now, grace seconds, successor refresh jti,
 --       successor access jti, successor access expiry, idle seconds,
---       reuse policy, access key prefix of the user, sid.
+--       reuse policy, access key prefix of the session, sid.
 -- Keys built from ARGV[9] carry the same hash tag, so they share the slot.
 local s = KEYS[1]
 local f = redis.call('HMGET', s, 'rt', 'prev', 'rot_at', 'deadline', 'at')
