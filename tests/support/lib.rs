@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-pub use jwt_session_testkit::RedisServer;
+pub use jwt_session_testkit::{RedisCluster, RedisSentinel, RedisServer};
 use serde_json::Value;
 
 /// How long the server may take to start listening.
@@ -230,14 +230,38 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The address in the server's `listening addr=...` log line.
+/// The address in the server's `listening addr=...` log line, in text or
+/// JSON (`"addr":"..."`) form.
 fn listening_addr(line: &str) -> Option<String> {
     if !line.contains("listening") {
         return None;
     }
+    if let Some(start) = line.find("\"addr\":\"") {
+        let rest = &line[start + "\"addr\":\"".len()..];
+        return rest.split('"').next().map(str::to_owned);
+    }
     let start = line.find("addr=")? + "addr=".len();
     let addr = line[start..].split_whitespace().next()?;
     Some(addr.trim_matches('"').to_owned())
+}
+
+impl ServerProcess {
+    /// `http://host:port` of the metrics listener, from its
+    /// `serving /metrics metrics_addr=...` log line.
+    ///
+    /// # Panics
+    ///
+    /// If the server logged no such line.
+    pub fn metrics_url(&self) -> String {
+        let logs = self.logs();
+        let line = logs
+            .lines()
+            .find(|l| l.contains("serving /metrics"))
+            .unwrap_or_else(|| panic!("no metrics listener in the logs:\n{logs}"));
+        let start = line.find("metrics_addr=").map(|i| i + "metrics_addr=".len());
+        let addr = start.and_then(|i| line[i..].split_whitespace().next()).unwrap_or_default();
+        format!("http://{addr}/metrics")
+    }
 }
 
 /// A cookie as a `Set-Cookie` header set it.

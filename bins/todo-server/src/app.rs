@@ -6,9 +6,11 @@ use std::time::Instant;
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{header, Method};
 use actix_web::{web, App, Error};
 use jwt_session_actix::{CrossSiteGuard, JwtAuth};
+use tracing::Instrument;
 
 use crate::errors::ApiError;
 use crate::routes::{self, auth, sessions, todos};
@@ -55,19 +57,33 @@ pub(crate) fn build(
         .wrap(cors)
         .wrap_fn(|req, srv| {
             let started = Instant::now();
+            let request_id = request_id(req.headers());
+            let span = tracing::info_span!("request", request_id = %request_id);
             let method = req.method().clone();
             let path = req.path().to_owned();
-            let response = srv.call(req);
+            let response = span.in_scope(|| srv.call(req));
             async move {
                 let response = response.await;
-                let status = match &response {
-                    Ok(res) => res.status(),
-                    Err(error) => error.as_response_error().status_code(),
+                let (status, route) = match &response {
+                    Ok(res) => (res.status(), res.request().match_pattern()),
+                    Err(error) => (error.as_response_error().status_code(), None),
                 };
-                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-                tracing::info!(%method, path, status = status.as_u16(), latency_ms, "request");
-                response
+                let status = status.as_u16();
+                let route = route.as_deref().unwrap_or("unmatched");
+                let elapsed = started.elapsed().as_secs_f64();
+                crate::metrics::request(method.as_str(), route, status, elapsed);
+                let latency_ms = elapsed * 1000.0;
+                tracing::info!(%method, path, route, status, latency_ms, "request");
+                // The routes and middleware here answer errors as responses,
+                // so every answer carries the id; the header is added here.
+                response.map(|mut res| {
+                    if let Ok(value) = HeaderValue::from_str(&request_id) {
+                        res.headers_mut().insert(REQUEST_ID.clone(), value);
+                    }
+                    res
+                })
             }
+            .instrument(span)
         })
         .service(resource("/login").route(web::post().to(auth::login)))
         .service(resource("/register").route(web::post().to(auth::register)))
@@ -99,7 +115,54 @@ pub(crate) fn build(
         .default_service(web::to(routes::not_found))
 }
 
+/// The header that carries a request's id, in and out.
+pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest incoming request id kept, in bytes.
+const MAX_REQUEST_ID_BYTES: usize = 128;
+
+/// The caller's `X-Request-Id` when it is 1 to 128 letters, digits or
+/// `-_.:`; otherwise a new UUID. Anything else could forge log lines or
+/// headers, so it is dropped, not echoed.
+fn request_id(headers: &HeaderMap) -> String {
+    let valid = |id: &&str| {
+        !id.is_empty()
+            && id.len() <= MAX_REQUEST_ID_BYTES
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    };
+    headers
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(valid)
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
 /// A resource whose other methods answer 405 JSON.
 fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(routes::method_not_allowed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_id(id: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID.clone(), HeaderValue::from_str(id).unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_well_formed_request_id_is_kept() {
+        assert_eq!(request_id(&with_id("abc-123_x.y:z")), "abc-123_x.y:z");
+    }
+
+    #[test]
+    fn a_request_id_with_other_characters_or_too_long_is_replaced_by_a_uuid() {
+        for bad in ["a b", "a\"b", "x".repeat(129).as_str(), ""] {
+            let id = request_id(&with_id(bad));
+            assert!(uuid::Uuid::parse_str(&id).is_ok(), "{bad:?} gave {id:?}");
+        }
+        assert!(uuid::Uuid::parse_str(&request_id(&HeaderMap::new())).is_ok());
+    }
 }

@@ -2,12 +2,15 @@
 //!
 //! Configuration comes from `config/` and the environment (see the README);
 //! this file only loads it, wires the app and serves until SIGINT or SIGTERM.
+//! `todo-server --check-config` validates the configuration and exits.
 
 mod accounts;
 mod app;
 mod body;
+mod check;
 mod data;
 mod errors;
+mod metrics;
 mod openapi;
 mod routes;
 mod settings;
@@ -35,12 +38,44 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    init_logging();
+    let check_config = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [] => false,
+        [flag] if flag == "--check-config" => true,
+        [flag] if flag == "--help" || flag == "-h" => {
+            println!("usage: todo-server [--check-config]\n\nConfiguration: see the README.");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprintln!("todo-server: unknown arguments {other:?}; the only one is --check-config");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(message) = init_logging() {
+        eprintln!("todo-server: {message}");
+        return ExitCode::from(2);
+    }
 
     let vars: HashMap<String, String> = std::env::vars().collect();
     let app_env = vars.get("APP_ENV").cloned().unwrap_or_else(|| "development".to_owned());
     let config_dir =
         vars.get("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+
+    if check_config {
+        let result = match Settings::load(&config_dir, &app_env, &vars) {
+            Ok(settings) => check::run(settings, &app_env).await,
+            Err(error) => Err(startup::StartError::from(error).into()),
+        };
+        return match result {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("todo-server: configuration refused: {error}");
+                ExitCode::from(2)
+            }
+        };
+    }
 
     let prepared = match Settings::load(&config_dir, &app_env, &vars)
         .map_err(startup::StartError::from)
@@ -70,6 +105,11 @@ async fn serve(prepared: startup::Prepared, app_env: &str) -> std::io::Result<()
         tracing::warn!(%error, "the session store does not answer yet; requests get 503 until it does");
     }
 
+    let metrics_server = match &prepared.metrics_addr {
+        Some(addr) => Some(metrics_server(addr, store.clone())?),
+        None => None,
+    };
+
     let config = AppConfig {
         state: prepared.state,
         frontend_origin: prepared.frontend_origin,
@@ -89,11 +129,18 @@ async fn serve(prepared: startup::Prepared, app_env: &str) -> std::io::Result<()
     let addrs = server.addrs();
     let server = server.run();
     let handle = server.handle();
+    let metrics_handle = metrics_server.as_ref().map(actix_web::dev::Server::handle);
     actix_web::rt::spawn(async move {
         let signal = shutdown.received().await;
         tracing::info!(signal, "draining in-flight requests");
         handle.stop(true).await;
+        if let Some(metrics) = metrics_handle {
+            metrics.stop(false).await;
+        }
     });
+    if let Some(metrics) = metrics_server {
+        actix_web::rt::spawn(metrics);
+    }
 
     for addr in addrs {
         tracing::info!(%addr, app_env, store = store.backend(), "listening");
@@ -101,6 +148,33 @@ async fn serve(prepared: startup::Prepared, app_env: &str) -> std::io::Result<()
     server.await?;
     tracing::info!(drain_timeout = ?Duration::from_secs(prepared.shutdown_timeout_secs), "stopped");
     Ok(())
+}
+
+/// The `GET /metrics` listener on `addr`, apart from the public API, so that
+/// only the network that reaches `addr` can scrape it.
+fn metrics_server(
+    addr: &str,
+    store: jwt_session_store::AnyStore,
+) -> std::io::Result<actix_web::dev::Server> {
+    use actix_web::{web, App};
+
+    let handle = metrics::install().map_err(std::io::Error::other)?;
+    let exporter = metrics::Exporter { handle, store };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(exporter.clone()))
+            .route("/metrics", web::get().to(metrics::scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(addr)
+    .map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {addr} for metrics: {e}"))
+    })?;
+    for bound in server.addrs() {
+        tracing::info!(metrics_addr = %bound, "serving /metrics");
+    }
+    Ok(server.run())
 }
 
 /// SIGTERM and SIGINT, listened for from the moment of `install`.
@@ -127,11 +201,16 @@ impl ShutdownSignals {
     }
 }
 
-fn init_logging() {
+/// Logs to stderr at the level of `RUST_LOG` (default `info`): readable text,
+/// or one JSON object a line with `LOG_FORMAT=json`. The request span's
+/// `request_id` is on every line logged while a request is served.
+fn init_logging() -> Result<(), String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match std::env::var("LOG_FORMAT").unwrap_or_default().to_ascii_lowercase().as_str() {
+        "" | "text" => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        "json" => builder.json().with_current_span(true).with_span_list(false).init(),
+        other => return Err(format!("LOG_FORMAT is {other:?}; it must be text or json")),
+    }
+    Ok(())
 }

@@ -11,12 +11,14 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 /// The reference's variable names and the keys they set.
-pub(crate) const SHORT_NAMES: [(&str, &str); 7] = [
+pub(crate) const SHORT_NAMES: [(&str, &str); 9] = [
     ("ACCESS_SECRET", "tokens.access_secret"),
     ("REFRESH_SECRET", "tokens.refresh_secret"),
     ("REDIS_ADDR", "store.redis_addr"),
     ("REDIS_URL", "store.redis_url"),
     ("REDIS_CLUSTER_NODES", "store.redis_cluster_nodes"),
+    ("REDIS_SENTINEL_NODES", "store.redis_sentinel_nodes"),
+    ("REDIS_SENTINEL_MASTER", "store.redis_sentinel_master"),
     ("FRONTEND_ORIGIN", "server.frontend_origin"),
     ("LISTEN_ADDR", "server.listen_addr"),
 ];
@@ -34,6 +36,16 @@ pub(crate) struct Settings {
     pub(crate) accounts: AccountSection,
     pub(crate) login: LoginSection,
     pub(crate) csrf: CsrfSection,
+    pub(crate) metrics: MetricsSection,
+}
+
+/// `[metrics]`: the Prometheus endpoint, on a listener of its own.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct MetricsSection {
+    /// Address of the listener that serves `GET /metrics`
+    /// (`APP__METRICS__LISTEN_ADDR`). Default: none, no metrics are served.
+    pub(crate) listen_addr: Option<String>,
 }
 
 /// `[server]`
@@ -120,6 +132,12 @@ pub(crate) struct StoreSection {
     /// Seed nodes of a Redis Cluster, `host:port` comma-separated
     /// (`REDIS_CLUSTER_NODES`); takes precedence over the other two.
     pub(crate) redis_cluster_nodes: Option<String>,
+    /// Redis Sentinels, `host:port` comma-separated (`REDIS_SENTINEL_NODES`);
+    /// with `redis_sentinel_master`, takes precedence over `redis_url` and
+    /// `redis_addr`.
+    pub(crate) redis_sentinel_nodes: Option<String>,
+    /// Name of the master the Sentinels watch (`REDIS_SENTINEL_MASTER`).
+    pub(crate) redis_sentinel_master: Option<String>,
     /// Prefix of every Redis key. Default: `todo:`.
     pub(crate) key_prefix: String,
     /// Most Redis connections. Default: 16.
@@ -134,6 +152,8 @@ impl Default for StoreSection {
             redis_url: None,
             redis_addr: None,
             redis_cluster_nodes: None,
+            redis_sentinel_nodes: None,
+            redis_sentinel_master: None,
             key_prefix: "todo:".into(),
             pool_max_size: 16,
             timeout_ms: 1000,
@@ -351,6 +371,19 @@ mod tests {
             settings.store.redis_cluster_nodes.as_deref(),
             Some("127.0.0.1:7000,127.0.0.1:7001")
         );
+    }
+
+    #[test]
+    fn sentinel_and_metrics_keys_come_from_the_environment() {
+        let env = vars(&[
+            ("REDIS_SENTINEL_NODES", "127.0.0.1:26379"),
+            ("REDIS_SENTINEL_MASTER", "todo"),
+            ("APP__METRICS__LISTEN_ADDR", "127.0.0.1:9100"),
+        ]);
+        let settings = Settings::load(&config_dir(), "none", &env).unwrap();
+        assert_eq!(settings.store.redis_sentinel_nodes.as_deref(), Some("127.0.0.1:26379"));
+        assert_eq!(settings.store.redis_sentinel_master.as_deref(), Some("todo"));
+        assert_eq!(settings.metrics.listen_addr.as_deref(), Some("127.0.0.1:9100"));
     }
 
     #[test]

@@ -57,6 +57,11 @@ pub(crate) enum StartError {
     NoKeyFiles(Algorithm),
     #[error("access key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
+    #[error(
+        "REDIS_SENTINEL_NODES and REDIS_SENTINEL_MASTER go together: set both (the Sentinels' \
+         host:port list and the name of the master they watch) or neither"
+    )]
+    SentinelHalf,
 }
 
 /// How sessions live and how refresh tokens rotate.
@@ -107,6 +112,7 @@ pub(crate) struct Prepared {
     pub(crate) shutdown_timeout_secs: u64,
     pub(crate) max_body_bytes: usize,
     pub(crate) require_origin: bool,
+    pub(crate) metrics_addr: Option<String>,
     pub(crate) state: AppState,
 }
 
@@ -164,6 +170,7 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
         shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
         max_body_bytes: settings.server.max_body_bytes,
         require_origin: settings.csrf.require_origin,
+        metrics_addr: settings.metrics.listen_addr.clone().filter(|a| !a.trim().is_empty()),
         state: AppState {
             tokens: Arc::new(tokens),
             store,
@@ -255,14 +262,28 @@ fn check_origin(origin: &str) -> Result<(), StartError> {
 /// The session store and the app's data store, on one backend.
 fn store(section: &crate::settings::StoreSection) -> Result<(AnyStore, AppData), StartError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-    let (url, cluster) = if let Some(nodes) = nonempty(&section.redis_cluster_nodes) {
+    let urls = |nodes: String| -> String {
         let urls: Vec<String> =
             nodes.split(',').map(|n| format!("redis://{}/", n.trim())).collect();
-        (urls.join(","), true)
+        urls.join(",")
+    };
+    let sentinel_nodes = nonempty(&section.redis_sentinel_nodes);
+    let sentinel_master = nonempty(&section.redis_sentinel_master);
+    if sentinel_nodes.is_some() != sentinel_master.is_some()
+        && section.redis_cluster_nodes.is_none()
+    {
+        return Err(StartError::SentinelHalf);
+    }
+    let (url, cluster, sentinel_master) = if let Some(nodes) =
+        nonempty(&section.redis_cluster_nodes)
+    {
+        (urls(nodes), true, None)
+    } else if let (Some(nodes), Some(master)) = (sentinel_nodes, sentinel_master) {
+        (urls(nodes), false, Some(master))
     } else if let Some(url) = nonempty(&section.redis_url) {
-        (url, false)
+        (url, false, None)
     } else if let Some(addr) = nonempty(&section.redis_addr) {
-        (format!("redis://{addr}/"), false)
+        (format!("redis://{addr}/"), false, None)
     } else {
         tracing::warn!(
             "REDIS_ADDR, REDIS_URL and REDIS_CLUSTER_NODES are not set: using the embedded \
@@ -273,19 +294,25 @@ fn store(section: &crate::settings::StoreSection) -> Result<(AnyStore, AppData),
     let config = RedisStoreConfig {
         url,
         cluster,
+        sentinel_master: sentinel_master.clone(),
         key_prefix: section.key_prefix.clone(),
         pool_max_size: section.pool_max_size,
         timeout_ms: section.timeout_ms,
     };
     let store = RedisStore::new(&config).map_err(StartError::Store)?;
     let redacted: Vec<String> = config.url.split(',').map(redact_url).collect();
-    tracing::info!(redis = %redacted.join(","), cluster, "using the Redis store");
+    tracing::info!(
+        redis = %redacted.join(","),
+        cluster,
+        sentinel_master = sentinel_master.as_deref().unwrap_or("-"),
+        "using the Redis store"
+    );
     let data = AppData::Redis(RedisData::new(store.pool().clone(), &section.key_prefix));
     Ok((AnyStore::Redis(store), data))
 }
 
 /// The URL without its password, for logs.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             format!("{}***{}", &url[..scheme_end + 3], &url[at..])

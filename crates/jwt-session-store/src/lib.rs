@@ -81,7 +81,9 @@ pub use error::{BoxError, StoreError};
 pub use keys::hash_tag;
 pub use memory::{Clock, MemoryStore};
 #[cfg(feature = "redis")]
-pub use redis::{command_error, RedisConnection, RedisPool, RedisStore, RedisStoreConfig};
+pub use redis::{
+    command_error, PoolStatus, RedisConnection, RedisPool, RedisStore, RedisStoreConfig,
+};
 pub use session::{
     AccessGrant, AccessRef, NewSession, ReusePolicy, Rotation, RotationOutcome, SessionInfo,
     SessionLifetime,

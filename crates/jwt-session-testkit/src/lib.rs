@@ -1,5 +1,6 @@
 //! Test support: private `redis-server` processes on free loopback ports, a
-//! standalone server or a three-master cluster, stopped when dropped.
+//! standalone server, a three-master cluster, or a master with a replica
+//! watched by Sentinel, stopped when dropped.
 //!
 //! Tests in this workspace run against real Redis, never a mock. Each test
 //! starts its own server, so tests stay independent and leave nothing
@@ -36,6 +37,8 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    /// Arguments before `--port`: a config file must come first.
+    leading_args: Vec<String>,
     extra_args: Vec<String>,
 }
 
@@ -52,9 +55,14 @@ impl RedisServer {
 
     /// Starts a server with `extra_args`, on a port that `pick_port` chooses.
     fn start_with(extra_args: &[&str], pick_port: fn() -> u16) -> Self {
+        Self::start_full(Vec::new(), extra_args, pick_port)
+    }
+
+    /// As [`start_with`](Self::start_with), with `leading_args` first.
+    fn start_full(leading_args: Vec<String>, extra_args: &[&str], pick_port: fn() -> u16) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
         let extra_args = extra_args.iter().map(|a| (*a).to_owned()).collect();
-        let mut server = Self { child: None, port: 0, dir, extra_args };
+        let mut server = Self { child: None, port: 0, dir, leading_args, extra_args };
         for _attempt in 0..5 {
             server.port = pick_port();
             if server.spawn() {
@@ -140,6 +148,7 @@ impl RedisServer {
     fn spawn(&mut self) -> bool {
         let log = self.dir.path().join("redis.log");
         let mut child = Command::new(binary())
+            .args(&self.leading_args)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
@@ -247,6 +256,107 @@ impl RedisCluster {
     }
 }
 
+/// A Redis master with one replica (`--replicaof`) and one Sentinel watching
+/// them, each on a free loopback port and stopped on drop. The Sentinel
+/// declares the master down after 500 ms without answers and promotes the
+/// replica, so a failover takes a few seconds.
+#[derive(Debug)]
+pub struct RedisSentinel {
+    master: RedisServer,
+    replica: RedisServer,
+    sentinel: RedisServer,
+    _config_dir: tempfile::TempDir,
+}
+
+impl RedisSentinel {
+    /// The name under which the Sentinel watches the master.
+    pub const MASTER_NAME: &'static str = "todo-master";
+
+    /// Starts the master, the replica (waiting until it is in sync) and the
+    /// Sentinel (waiting until it knows the replica).
+    ///
+    /// # Panics
+    ///
+    /// If a process does not start or the set-up does not settle in time.
+    pub fn start() -> Self {
+        let master = RedisServer::start();
+        let master_port = master.port.to_string();
+        let replica =
+            RedisServer::start_with(&["--replicaof", "127.0.0.1", &master_port], free_port);
+        wait_until("the replica to sync with its master", || {
+            command(replica.port, &["INFO", "replication"])
+                .is_ok_and(|info| info.contains("master_link_status:up"))
+        });
+
+        // Sentinel rewrites its configuration file, so it gets one of its own.
+        let config_dir =
+            tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
+        let config = config_dir.path().join("sentinel.conf");
+        let name = Self::MASTER_NAME;
+        let text = format!(
+            "sentinel monitor {name} 127.0.0.1 {master_port} 1\n\
+             sentinel down-after-milliseconds {name} 500\n\
+             sentinel failover-timeout {name} 3000\n"
+        );
+        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+        let leading = vec![config.display().to_string(), "--sentinel".to_owned()];
+        let sentinel = RedisServer::start_full(leading, &[], free_port);
+        wait_until("the Sentinel to discover the replica", || {
+            command(sentinel.port, &["INFO", "sentinel"])
+                .is_ok_and(|info| info.contains("slaves=1"))
+        });
+        Self { master, replica, sentinel, _config_dir: config_dir }
+    }
+
+    /// `host:port` of the Sentinel, as `REDIS_SENTINEL_NODES` takes it.
+    pub fn nodes_env(&self) -> String {
+        self.sentinel.addr()
+    }
+
+    /// The master's `host:port`, as the Sentinel reports it now.
+    pub fn current_master_addr(&self) -> Option<String> {
+        let info = command(self.sentinel.port, &["INFO", "sentinel"]).ok()?;
+        let start = info.find("address=")? + "address=".len();
+        info[start..].split(',').next().map(str::to_owned)
+    }
+
+    /// Waits until the replica holds every write the master acknowledged.
+    ///
+    /// # Panics
+    ///
+    /// If the replica does not acknowledge within two seconds.
+    pub fn sync_replica(&self) {
+        let reply = command(self.master.port, &["WAIT", "1", "2000"]);
+        assert_eq!(reply.as_deref(), Ok("1"), "the replica did not acknowledge the writes");
+    }
+
+    /// Kills the master; the Sentinel then promotes the replica.
+    pub fn kill_master(&mut self) {
+        self.master.stop();
+    }
+
+    /// Waits until the Sentinel names the replica as the master.
+    ///
+    /// # Panics
+    ///
+    /// If that does not happen within 30 seconds.
+    pub fn wait_for_promotion(&self) {
+        let replica = self.replica.addr();
+        wait_until("the Sentinel to promote the replica", || {
+            self.current_master_addr().as_deref() == Some(replica.as_str())
+        });
+    }
+}
+
+/// Polls `done` every 50 ms for up to 30 seconds.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A free port whose cluster bus port (port + 10000) is free as well.
 fn free_port_with_bus() -> u16 {
     for _ in 0..100 {
@@ -329,6 +439,20 @@ mod tests {
         redis.resume();
         assert!(ping(redis.port()));
         assert_eq!(command(redis.port(), &["GET", "k"]).as_deref(), Ok("v"));
+    }
+
+    #[test]
+    fn sentinel_promotes_the_replica_when_the_master_dies() {
+        let mut set = RedisSentinel::start();
+        assert_eq!(set.current_master_addr(), Some(set.master.addr()));
+        expect_ok(set.master.port, &["SET", "k", "v"]);
+        set.sync_replica();
+
+        set.kill_master();
+        set.wait_for_promotion();
+
+        assert_eq!(command(set.replica.port, &["GET", "k"]).as_deref(), Ok("v"));
+        expect_ok(set.replica.port, &["SET", "k", "w"]);
     }
 
     #[test]

@@ -4,8 +4,10 @@ use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use jwt_session_actix::{single_cookie, Authenticated, REFRESH_COOKIE};
-use jwt_session_store::{AccessGrant, NewSession, Rotation, RotationOutcome, SessionStore};
-use jwt_session_token::{new_id, unix_now, Claims, TokenKind, TokenPair};
+use jwt_session_store::{
+    AccessGrant, NewSession, ReusePolicy, Rotation, RotationOutcome, SessionStore,
+};
+use jwt_session_token::{new_id, unix_now, Claims, TokenError, TokenKind, TokenPair};
 use serde::Deserialize;
 
 use super::{client_ip, with_cleared_cookies, with_pair_cookies};
@@ -94,12 +96,14 @@ pub(crate) async fn login(
         }
     }
     if retry_after_secs > 0 {
-        tracing::warn!(%ip, "login throttled");
+        crate::metrics::login("throttled");
+        tracing::warn!(event = "login.throttled", %ip, "login throttled");
         return Err(ApiError::Throttled { retry_after_secs });
     }
 
     let Some(account) = state.accounts.authenticate(&body.username, &body.password).await? else {
-        tracing::info!(%ip, "login refused: invalid credentials");
+        crate::metrics::login("failed");
+        tracing::info!(event = "login.failed", %ip, "login refused: invalid credentials");
         return Err(ApiError::InvalidCredentials);
     };
     state.data.clear_attempts(&username_key).await?;
@@ -121,7 +125,14 @@ pub(crate) async fn login(
         })
         .await?;
 
-    tracing::info!(sub = %account.id, sid = %pair.access.claims.sid, %ip, "logged in");
+    crate::metrics::login("succeeded");
+    tracing::info!(
+        event = "login.succeeded",
+        sub = %account.id,
+        sid = %pair.access.claims.sid,
+        %ip,
+        "logged in"
+    );
     Ok(deliver(HttpResponse::Ok(), &state, pair, body.token_delivery))
 }
 
@@ -138,7 +149,7 @@ pub(crate) async fn register(
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let account = state.accounts.register(&body.username, &body.password).await?;
-    tracing::info!(sub = %account.id, ip = %client_ip(&req), "registered");
+    tracing::info!(event = "account.registered", sub = %account.id, ip = %client_ip(&req), "registered");
     Ok(HttpResponse::Created().json(Registered { id: account.id, username: account.username }))
 }
 
@@ -163,10 +174,15 @@ pub(crate) async fn refresh(
         Some(cookie) => (cookie, Delivery::Cookie),
         None => match body.and_then(|b| b.refresh_token).filter(|t| !t.is_empty()) {
             Some(token) => (token, Delivery::Body),
-            None => return Err(ApiError::MissingRefreshToken),
+            None => {
+                crate::metrics::refresh("missing");
+                return Err(ApiError::MissingRefreshToken);
+            }
         },
     };
     let claims = state.tokens.verify(&token, TokenKind::Refresh).map_err(|cause| {
+        let outcome = if matches!(cause, TokenError::Expired) { "expired" } else { "invalid" };
+        crate::metrics::refresh(outcome);
         tracing::debug!(error = %cause, "refresh token refused");
         ApiError::InvalidRefreshToken
     })?;
@@ -200,16 +216,23 @@ async fn rotate(
 
     match outcome {
         RotationOutcome::Rotated => {
+            crate::metrics::refresh("rotated");
             tracing::info!(sub = %claims.sub, sid = %claims.sid, "refreshed");
             Ok(successor)
         }
         RotationOutcome::Replayed { issued_at } => {
+            crate::metrics::refresh("grace_replay");
             tracing::info!(sub = %claims.sub, sid = %claims.sid, "refresh replayed within the grace window");
             Ok(state.tokens.issue_successor_at(claims, issued_at)?)
         }
         RotationOutcome::Reused => {
             let total = state.reuse_count.fetch_add(1, Ordering::Relaxed) + 1;
+            crate::metrics::refresh("reused");
+            if policy.on_reuse != ReusePolicy::AlertOnly {
+                crate::metrics::revoked("reuse", 1);
+            }
             tracing::warn!(
+                event = "refresh.reused",
                 sub = %claims.sub,
                 sid = %claims.sid,
                 jti = %claims.jti,
@@ -221,6 +244,7 @@ async fn rotate(
             Err(ApiError::RefreshRevoked)
         }
         RotationOutcome::SessionGone => {
+            crate::metrics::refresh("revoked");
             tracing::debug!(sub = %claims.sub, sid = %claims.sid, "refresh for an ended session");
             Err(ApiError::RefreshRevoked)
         }
@@ -238,22 +262,31 @@ async fn rotate(
     (status = 503, description = "session store unavailable", body = ErrorBody)),
     security(("cookie" = []), ("bearer" = [])))]
 pub(crate) async fn logout(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
     OptionalJsonBody(body): OptionalJsonBody<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let claims = &caller.claims;
-    state.store.end_session(&claims.sub, &claims.sid).await?;
+    let mut ended = u64::from(state.store.end_session(&claims.sub, &claims.sid).await?);
 
     let other = body
         .and_then(|b| b.refresh_token)
         .and_then(|token| state.tokens.verify(&token, TokenKind::Refresh).ok())
         .filter(|refresh| refresh.sub == claims.sub && refresh.sid != claims.sid);
-    if let Some(refresh) = other {
-        state.store.end_session(&refresh.sub, &refresh.sid).await?;
+    if let Some(refresh) = &other {
+        ended += u64::from(state.store.end_session(&refresh.sub, &refresh.sid).await?);
     }
 
-    tracing::info!(sub = %claims.sub, sid = %claims.sid, "logged out");
+    crate::metrics::revoked("logout", ended);
+    tracing::info!(
+        event = "logout",
+        sub = %claims.sub,
+        sid = %claims.sid,
+        other_sid = other.as_ref().map_or("-", |r| r.sid.as_str()),
+        ip = %client_ip(&req),
+        "logged out"
+    );
     Ok(with_cleared_cookies(HttpResponse::Ok(), &state).json(OkBody::YES))
 }
 

@@ -1,11 +1,11 @@
 //! The caller's sessions: list them, end one, end the others, end all.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use jwt_session_actix::Authenticated;
 use jwt_session_store::SessionStore;
 use jwt_session_token::unix_now;
 
-use super::with_cleared_cookies;
+use super::{client_ip, with_cleared_cookies};
 use crate::errors::ApiError;
 use crate::openapi::{Ended, ErrorBody, OkBody, SessionList, SessionView};
 use crate::startup::AppState;
@@ -48,6 +48,7 @@ pub(crate) async fn list(
     (status = 503, description = "session store unavailable", body = ErrorBody)),
     security(("cookie" = []), ("bearer" = [])))]
 pub(crate) async fn end(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
     sid: web::Path<String>,
@@ -55,7 +56,15 @@ pub(crate) async fn end(
     if !state.store.end_session(caller.subject(), &sid).await? {
         return Err(ApiError::SessionNotFound);
     }
-    tracing::info!(sub = %caller.claims.sub, sid = %sid, by_sid = %caller.claims.sid, "session ended");
+    crate::metrics::revoked("session_end", 1);
+    tracing::info!(
+        event = "session.revoked",
+        sub = %caller.claims.sub,
+        sid = %sid,
+        by_sid = %caller.claims.sid,
+        ip = %client_ip(&req),
+        "session ended"
+    );
     let mut response = HttpResponse::Ok();
     if *sid == caller.claims.sid {
         with_cleared_cookies(&mut response, &state);
@@ -71,12 +80,21 @@ pub(crate) async fn end(
     (status = 503, description = "session store unavailable", body = ErrorBody)),
     security(("cookie" = []), ("bearer" = [])))]
 pub(crate) async fn logout_others(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let claims = &caller.claims;
     let ended = state.store.end_sessions(&claims.sub, Some(&claims.sid)).await?;
-    tracing::info!(sub = %claims.sub, sid = %claims.sid, ended, "logged out other sessions");
+    crate::metrics::revoked("logout_others", ended as u64);
+    tracing::info!(
+        event = "logout.others",
+        sub = %claims.sub,
+        sid = %claims.sid,
+        ended,
+        ip = %client_ip(&req),
+        "logged out other sessions"
+    );
     Ok(HttpResponse::Ok().json(Ended { ok: true, ended }))
 }
 
@@ -88,11 +106,20 @@ pub(crate) async fn logout_others(
     (status = 503, description = "session store unavailable", body = ErrorBody)),
     security(("cookie" = []), ("bearer" = [])))]
 pub(crate) async fn logout_all(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let claims = &caller.claims;
     let ended = state.store.end_sessions(&claims.sub, None).await?;
-    tracing::info!(sub = %claims.sub, sid = %claims.sid, ended, "logged out everywhere");
+    crate::metrics::revoked("logout_all", ended as u64);
+    tracing::info!(
+        event = "logout.all",
+        sub = %claims.sub,
+        sid = %claims.sid,
+        ended,
+        ip = %client_ip(&req),
+        "logged out everywhere"
+    );
     Ok(with_cleared_cookies(HttpResponse::Ok(), &state).json(Ended { ok: true, ended }))
 }

@@ -1,10 +1,11 @@
-//! A connection pool over standalone Redis or a Redis Cluster, with one
-//! timeout for every operation and errors mapped to [`StoreError`].
+//! A connection pool over standalone Redis, a Redis Cluster or a master found
+//! through Redis Sentinel, with one timeout for every operation and errors
+//! mapped to [`StoreError`].
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use deadpool_redis::{cluster, Manager, Pool, Runtime};
+use deadpool_redis::{cluster, sentinel, Manager, Pool, Runtime};
 use redis::aio::ConnectionLike;
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, Value};
 
@@ -25,6 +26,25 @@ pub struct RedisPool {
 enum Backend {
     Standalone(Pool),
     Cluster(cluster::Pool),
+    Sentinel(sentinel::Pool),
+}
+
+/// How many connections a [`RedisPool`] holds, for a gauge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open, busy or idle.
+    pub size: usize,
+    /// Open connections idle in the pool.
+    pub available: usize,
+    /// Most connections the pool opens.
+    pub max_size: usize,
+}
+
+impl PoolStatus {
+    /// Connections lent out to an operation right now.
+    pub fn in_use(&self) -> usize {
+        self.size.saturating_sub(self.available)
+    }
 }
 
 /// A pooled connection, standalone or Cluster; use it as any
@@ -35,6 +55,8 @@ pub enum RedisConnection {
     Standalone(deadpool_redis::Connection),
     /// A Cluster connection.
     Cluster(cluster::Connection),
+    /// A connection to the master that Sentinel names.
+    Sentinel(sentinel::Connection),
 }
 
 impl RedisPool {
@@ -63,16 +85,51 @@ impl RedisPool {
         F: FnOnce(RedisConnection) -> Fut,
         Fut: std::future::Future<Output = Result<T, StoreError>>,
     {
+        let started = Instant::now();
         let work = async {
             let conn = self.backend.get().await?;
             op(conn).await
         };
-        match tokio::time::timeout(self.timeout, work).await {
+        let result = match tokio::time::timeout(self.timeout, work).await {
             Ok(result) => result,
             Err(elapsed) => Err(StoreError::Timeout(elapsed.into())),
-        }
+        };
+        record(started, result.as_ref().err());
+        result
+    }
+
+    /// How many connections the pool holds now.
+    pub fn status(&self) -> PoolStatus {
+        let status = match &self.backend {
+            Backend::Standalone(pool) => pool.status(),
+            Backend::Cluster(pool) => pool.status(),
+            Backend::Sentinel(pool) => pool.status(),
+        };
+        PoolStatus { size: status.size, available: status.available, max_size: status.max_size }
     }
 }
+
+/// Records one operation through the `metrics` facade: its latency, and its
+/// error kind if it failed. The facade does nothing until the application
+/// installs a recorder, so the store depends on no exporter.
+#[cfg(feature = "metrics")]
+fn record(started: Instant, error: Option<&StoreError>) {
+    let outcome = match error {
+        None => "ok",
+        Some(StoreError::Timeout(_)) => "timeout",
+        Some(StoreError::Unavailable(_)) => "unavailable",
+        Some(StoreError::Command(_)) => "command",
+        Some(_) => "other",
+    };
+    metrics::histogram!("jwt_session_store_command_duration_seconds", "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    if error.is_some() {
+        metrics::counter!("jwt_session_store_errors_total", "kind" => outcome).increment(1);
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+fn record(_started: Instant, _error: Option<&StoreError>) {}
 
 impl fmt::Debug for RedisPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -105,6 +162,29 @@ impl Backend {
                 .map_err(bad_pool)?;
             return Ok(Self::Cluster(pool));
         }
+        if let Some(master) = &config.sentinel_master {
+            let sentinels: Vec<&str> =
+                config.url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+            if sentinels.is_empty() {
+                return Err(StoreError::Config("Sentinel needs at least one sentinel node".into()));
+            }
+            let manager = sentinel::Manager::new(
+                sentinels,
+                master.clone(),
+                None,
+                sentinel::SentinelServerType::Master,
+            )
+            .map_err(bad_url)?;
+            let pool = sentinel::Pool::builder(manager)
+                .max_size(config.pool_max_size)
+                .wait_timeout(Some(timeout))
+                .create_timeout(Some(timeout))
+                .recycle_timeout(Some(timeout))
+                .runtime(Runtime::Tokio1)
+                .build()
+                .map_err(bad_pool)?;
+            return Ok(Self::Sentinel(pool));
+        }
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
@@ -128,6 +208,9 @@ impl Backend {
             Self::Cluster(pool) => {
                 pool.get().await.map(RedisConnection::Cluster).map_err(pool_error)
             }
+            Self::Sentinel(pool) => {
+                pool.get().await.map(RedisConnection::Sentinel).map_err(pool_error)
+            }
         }
     }
 }
@@ -137,6 +220,7 @@ impl fmt::Debug for Backend {
         let (mode, status) = match self {
             Self::Standalone(pool) => ("standalone", pool.status()),
             Self::Cluster(pool) => ("cluster", pool.status()),
+            Self::Sentinel(pool) => ("sentinel", pool.status()),
         };
         f.debug_struct("Backend")
             .field("mode", &mode)
@@ -171,6 +255,7 @@ impl ConnectionLike for RedisConnection {
         match self {
             Self::Standalone(conn) => conn.req_packed_command(cmd),
             Self::Cluster(conn) => conn.req_packed_command(cmd),
+            Self::Sentinel(conn) => conn.req_packed_command(cmd),
         }
     }
 
@@ -183,6 +268,7 @@ impl ConnectionLike for RedisConnection {
         match self {
             Self::Standalone(conn) => conn.req_packed_commands(cmd, offset, count),
             Self::Cluster(conn) => conn.req_packed_commands(cmd, offset, count),
+            Self::Sentinel(conn) => conn.req_packed_commands(cmd, offset, count),
         }
     }
 
@@ -190,6 +276,7 @@ impl ConnectionLike for RedisConnection {
         match self {
             Self::Standalone(conn) => conn.get_db(),
             Self::Cluster(conn) => conn.get_db(),
+            Self::Sentinel(conn) => conn.get_db(),
         }
     }
 }

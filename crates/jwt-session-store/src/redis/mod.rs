@@ -10,7 +10,7 @@ use crate::keys::UserKeys;
 use crate::{
     AccessRef, NewSession, Rotation, RotationOutcome, SessionInfo, SessionStore, StoreError,
 };
-pub use connection::{command_error, RedisConnection, RedisPool};
+pub use connection::{command_error, PoolStatus, RedisConnection, RedisPool};
 
 /// How to reach Redis and how to name keys there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +20,11 @@ pub struct RedisStoreConfig {
     pub url: String,
     /// Treat `url` as the seed nodes of a Redis Cluster. Default: false.
     pub cluster: bool,
+    /// Name of the master that Redis Sentinel watches; when set, `url` lists
+    /// the Sentinels (comma-separated) and every new connection goes to the
+    /// master they currently name, so a promoted replica is found without a
+    /// restart. Ignored with `cluster`. Default: none.
+    pub sentinel_master: Option<String>,
     /// Prepended to every key, so that several applications can share one
     /// Redis. Default: `jwt-session:`.
     pub key_prefix: String,
@@ -36,6 +41,7 @@ impl RedisStoreConfig {
         Self {
             url: url.into(),
             cluster: false,
+            sentinel_master: None,
             key_prefix: "jwt-session:".to_owned(),
             pool_max_size: 16,
             timeout_ms: 1000,
@@ -46,6 +52,13 @@ impl RedisStoreConfig {
     pub fn cluster<S: AsRef<str>>(seed_urls: &[S]) -> Self {
         let urls: Vec<&str> = seed_urls.iter().map(AsRef::as_ref).collect();
         Self { cluster: true, ..Self::new(urls.join(",")) }
+    }
+
+    /// The defaults for the master `master` watched by the Sentinels at
+    /// `sentinel_urls`.
+    pub fn sentinel<S: AsRef<str>>(sentinel_urls: &[S], master: impl Into<String>) -> Self {
+        let urls: Vec<&str> = sentinel_urls.iter().map(AsRef::as_ref).collect();
+        Self { sentinel_master: Some(master.into()), ..Self::new(urls.join(",")) }
     }
 }
 

@@ -1,0 +1,196 @@
+//! Operations: Prometheus metrics after a scripted session, request ids,
+//! JSON logs, audit events and `todo-server --check-config`.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+use e2e::{server_binary, workspace_root, CookieJar, Http, RedisServer, ServerProcess};
+use serde_json::json;
+
+const ACCESS: &str = "access-secret-for-the-operations-tests-01234";
+const REFRESH: &str = "refresh-secret-for-the-operations-tests-0123";
+
+/// The value of the sample `name{labels}` in Prometheus text, if present.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+        let all = labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+        (metric == name && all).then(|| value.parse().ok()).flatten()
+    })
+}
+
+#[tokio::test]
+async fn metrics_count_a_scripted_session_by_outcome() {
+    let redis = RedisServer::start();
+    let server = ServerProcess::start(&[
+        ("APP_ENV", "development"),
+        ("ACCESS_SECRET", ACCESS),
+        ("REFRESH_SECRET", REFRESH),
+        ("REDIS_ADDR", &redis.addr()),
+        ("APP__REFRESH__GRACE_SECS", "0"),
+        ("APP__METRICS__LISTEN_ADDR", "127.0.0.1:0"),
+    ]);
+    let http = Http::new(&server);
+    let good = json!({"username": "user", "password": "pass"});
+
+    // One failed login, then a session whose rotated refresh token is reused.
+    let wrong = json!({"username": "user", "password": "nope"});
+    assert_eq!(http.post("/login", &wrong, &CookieJar::default()).await.status, 401);
+    let mut first = CookieJar::default();
+    first.store(&http.post("/login", &good, &first).await);
+    let stale = first.clone();
+    let rotated = http.post("/token/refresh", &json!({}), &first).await;
+    assert_eq!(rotated.status, 201);
+    // The grace window is counted in whole seconds: leave it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let reused = http.post("/token/refresh", &json!({}), &stale).await;
+    assert_eq!(reused.status, 401);
+
+    // A second session that logs out; a todo route by its pattern.
+    let mut second = CookieJar::default();
+    second.store(&http.post("/login", &good, &second).await);
+    let missing = http.send(reqwest::Method::GET, "/todos/nope", None, &second, &[]).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(http.post("/logout", &json!({}), &second).await.status, 200);
+
+    let text = reqwest::get(server.metrics_url()).await.unwrap().text().await.unwrap();
+    let count = |name: &str, labels: &[(&str, &str)]| sample(&text, name, labels);
+    assert_eq!(count("auth_logins_total", &[("outcome", "succeeded")]), Some(2.0), "{text}");
+    assert_eq!(count("auth_logins_total", &[("outcome", "failed")]), Some(1.0));
+    assert_eq!(count("auth_refreshes_total", &[("outcome", "rotated")]), Some(1.0));
+    assert_eq!(count("auth_refreshes_total", &[("outcome", "reused")]), Some(1.0));
+    assert_eq!(count("auth_refreshes_total", &[("outcome", "grace_replay")]), None);
+    assert_eq!(count("auth_session_revocations_total", &[("reason", "reuse")]), Some(1.0));
+    assert_eq!(count("auth_session_revocations_total", &[("reason", "logout")]), Some(1.0));
+    let login_ok = [("method", "POST"), ("route", "/login"), ("status", "200")];
+    assert_eq!(count("http_requests_total", &login_ok), Some(2.0));
+    let by_pattern = [("method", "GET"), ("route", "/todos/{id}"), ("status", "404")];
+    assert_eq!(count("http_requests_total", &by_pattern), Some(1.0));
+    assert!(!text.contains("/todos/nope"), "a raw path became a label");
+    assert!(count("http_request_duration_seconds_count", &login_ok).is_some());
+    let store_ops = count("jwt_session_store_command_duration_seconds_count", &[("outcome", "ok")]);
+    assert!(store_ops.is_some_and(|n| n > 5.0), "{text}");
+    assert!(count("jwt_session_store_pool_connections", &[("state", "max")]) == Some(16.0));
+
+    // The public listener has no /metrics.
+    let jar = CookieJar::default();
+    let public = http.send(reqwest::Method::GET, "/metrics", None, &jar, &[]).await;
+    assert_eq!(public.status, 404);
+}
+
+#[tokio::test]
+async fn audit_events_and_request_ids_are_logged_without_tokens() {
+    let server = ServerProcess::start(&[
+        ("APP_ENV", "development"),
+        ("ACCESS_SECRET", ACCESS),
+        ("REFRESH_SECRET", REFRESH),
+        ("LOG_FORMAT", "json"),
+    ]);
+    let http = Http::new(&server);
+    let good = json!({"username": "user", "password": "pass"});
+    let jar = CookieJar::default();
+
+    let given = [("X-Request-Id", "trace-42.a:b")];
+    let login = http.send(reqwest::Method::POST, "/login", Some(&good), &jar, &given).await;
+    assert_eq!(login.headers["x-request-id"], "trace-42.a:b");
+    let forged = [("X-Request-Id", "bad id\\with spaces")];
+    let other = http.send(reqwest::Method::POST, "/login", Some(&good), &jar, &forged).await;
+    let generated = other.headers["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(generated.len(), 36, "{generated}");
+
+    let mut jar = CookieJar::default();
+    jar.store(&login);
+    assert_eq!(http.post("/logout/all", &json!({}), &jar).await.status, 200);
+
+    let logs = server.logs();
+    let lines: Vec<serde_json::Value> =
+        logs.lines().map(|l| serde_json::from_str(l).expect("a JSON log line")).collect();
+    let event = |name: &str| lines.iter().find(|l| l["fields"]["event"] == name).cloned();
+    let succeeded = event("login.succeeded").expect("login.succeeded is logged");
+    assert_eq!(succeeded["span"]["request_id"], "trace-42.a:b");
+    assert!(succeeded["fields"]["sub"].is_string() && succeeded["fields"]["sid"].is_string());
+    assert_eq!(succeeded["fields"]["ip"], "127.0.0.1");
+    let everywhere = event("logout.all").expect("logout.all is logged");
+    assert_eq!(everywhere["fields"]["ended"], 2);
+    let request_line = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "request" && l["span"]["request_id"] == generated);
+    assert!(request_line.is_some(), "no request line with the generated id:\n{logs}");
+
+    let token = jar.get("access_token").unwrap();
+    assert!(!logs.contains(token) && !logs.contains("\"pass\""), "a secret was logged");
+}
+
+/// Runs `todo-server --check-config` with only `env`.
+fn check_config(env: &[(&str, &str)]) -> (i32, String, String) {
+    let output = Command::new(server_binary())
+        .arg("--check-config")
+        .env_clear()
+        .env("APP_CONFIG_DIR", workspace_root().join("config"))
+        .envs(env.iter().copied())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn check_config_prints_a_good_configuration_with_secrets_masked() {
+    let redis = RedisServer::start();
+    let addr = redis.addr();
+    let env = [("APP_ENV", "production"), ("ACCESS_SECRET", ACCESS), ("REFRESH_SECRET", REFRESH)];
+    let (code, stdout, stderr) = check_config(&[env[0], env[1], env[2], ("REDIS_ADDR", &addr)]);
+
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("configuration ok"), "{stdout}");
+    assert!(stdout.contains(&format!("store = redis redis://{addr}/")), "{stdout}");
+    assert!(stdout.contains("tokens.access_secret = ******** (44 bytes)"), "{stdout}");
+    assert!(!stdout.contains(ACCESS) && !stderr.contains(ACCESS), "a secret was printed");
+}
+
+#[test]
+fn check_config_refuses_a_short_production_secret() {
+    let env = [("APP_ENV", "production"), ("ACCESS_SECRET", "short"), ("REFRESH_SECRET", REFRESH)];
+    let (code, _, stderr) = check_config(&env);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("ACCESS_SECRET is 5 bytes long; it needs at least 32"), "{stderr}");
+}
+
+#[test]
+fn check_config_refuses_an_unreachable_redis() {
+    let port = jwt_session_testkit::free_port().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    let env = [
+        ("APP_ENV", "production"),
+        ("ACCESS_SECRET", ACCESS),
+        ("REFRESH_SECRET", REFRESH),
+        ("REDIS_ADDR", addr.as_str()),
+        ("APP__STORE__TIMEOUT_MS", "300"),
+    ];
+    let (code, _, stderr) = check_config(&env);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("the session store does not answer"), "{stderr}");
+    assert!(stderr.contains(&addr), "{stderr}");
+}
+
+#[test]
+fn check_config_refuses_a_key_file_of_the_wrong_type() {
+    let dir = std::env::temp_dir().join(format!("todo-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hmac.jwk.json");
+    std::fs::write(&path, r#"{"kty":"oct","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}"#)
+        .unwrap();
+    let file = path.display().to_string();
+    let env = [
+        ("APP_ENV", "production"),
+        ("REFRESH_SECRET", REFRESH),
+        ("APP__TOKENS__ACCESS_ALGORITHM", "RS256"),
+        ("APP__TOKENS__ACCESS_KEY_FILES", file.as_str()),
+    ];
+    let (code, _, stderr) = check_config(&env);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 2);
+    assert!(stderr.contains(&format!("access key file {file}")), "{stderr}");
+}
