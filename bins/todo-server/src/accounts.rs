@@ -1,6 +1,8 @@
 //! User accounts: argon2id password hashes, normalised unique usernames, and
 //! logins that cost the same whether or not the user exists.
 
+use std::sync::Arc;
+
 use actix_web::web;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -27,6 +29,11 @@ pub(crate) struct Accounts {
     /// take the time of one argon2 verification.
     dummy_hash: String,
     registration: bool,
+    /// One permit per core: how many argon2 hashes run at once. Each takes
+    /// 19 MiB and a blocking thread; unbounded, a burst of logins spread
+    /// them over many threads, whose malloc arenas kept the memory (the
+    /// load test saw the RSS pass 2 GiB within seconds).
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Accounts {
@@ -46,7 +53,9 @@ impl Accounts {
             })
             .transpose()?;
         let dummy_hash = hash_now(&jwt_session_token::new_id())?;
-        Ok(Self { data, demo, dummy_hash, registration })
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let hashing = Arc::new(tokio::sync::Semaphore::new(cores));
+        Ok(Self { data, demo, dummy_hash, registration, hashing })
     }
 
     /// Whether anyone can log in without registering first.
@@ -56,6 +65,12 @@ impl Accounts {
 
     pub(crate) fn registration_open(&self) -> bool {
         self.registration
+    }
+
+    /// Waits for a hashing slot. The permit moves into the blocking task, so
+    /// a client that goes away does not free the slot before the hash ends.
+    async fn hashing_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.hashing.clone().acquire_owned().await.map_err(|_| ApiError::Hashing)
     }
 
     /// The account whose username and password match, if any.
@@ -76,7 +91,8 @@ impl Accounts {
             Err(_) => None,
         };
         let hash = account.as_ref().map_or(&self.dummy_hash, |a| &a.password_hash).clone();
-        let matches = verify(password.to_owned(), hash).await?;
+        let permit = self.hashing_permit().await?;
+        let matches = verify(password.to_owned(), hash, permit).await?;
         Ok(account.filter(|_| matches))
     }
 
@@ -102,8 +118,13 @@ impl Accounts {
             return Err(ApiError::UsernameTaken);
         }
         let password = password.to_owned();
-        let password_hash =
-            web::block(move || hash_now(&password)).await.map_err(|_| ApiError::Hashing)??;
+        let permit = self.hashing_permit().await?;
+        let password_hash = web::block(move || {
+            let _permit = permit;
+            hash_now(&password)
+        })
+        .await
+        .map_err(|_| ApiError::Hashing)??;
         let account = Account { id: jwt_session_token::new_id(), username, password_hash };
         if !self.data.create_account(&account).await? {
             return Err(ApiError::UsernameTaken);
@@ -140,8 +161,13 @@ fn hash_now(password: &str) -> Result<String, ApiError> {
 }
 
 /// Verifies on the blocking pool: argon2 is deliberately slow.
-async fn verify(password: String, hash: String) -> Result<bool, ApiError> {
+async fn verify(
+    password: String,
+    hash: String,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Result<bool, ApiError> {
     web::block(move || {
+        let _permit = permit;
         PasswordHash::new(&hash)
             .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false)
