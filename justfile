@@ -9,6 +9,11 @@ run:
 test *ARGS:
     ./scripts/test {{ARGS}}
 
+# Load test against a release build with a private Redis; writes docs/LOAD.md.
+# Arguments go to todo-load, e.g. `just load --duration 30s --users 20`.
+load *ARGS:
+    ./scripts/load {{ARGS}}
+
 # Formatting and lints, as CI checks them.
 lint:
     cargo fmt --all --check

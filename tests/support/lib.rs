@@ -59,6 +59,16 @@ pub fn example_binary() -> &'static Path {
     BINARY.get_or_init(|| build_binary("jwks-verifier"))
 }
 
+/// The `todo-load` load generator, built as [`server_binary`] is.
+///
+/// # Panics
+///
+/// If cargo cannot build it.
+pub fn load_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| build_binary("todo-load"))
+}
+
 /// Builds the binary `name` of the package of the same name.
 fn build_binary(name: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());

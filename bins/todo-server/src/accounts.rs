@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use tokio::sync::Semaphore;
@@ -31,9 +30,14 @@ pub(crate) struct Accounts {
     /// take the time of one argon2 verification.
     dummy_hash: String,
     registration: bool,
-    /// Caps the argon2 computations running at once: each holds about 19 MiB
-    /// and a core, so an unbounded burst of logins could exhaust both.
+    /// Bounds the argon2 computations queued or running: each holds about
+    /// 19 MiB and a core, so an unbounded burst of logins could exhaust both.
     hashing: Arc<Semaphore>,
+    /// Threads of their own for argon2. Only these few threads ever hold its
+    /// buffers, so the allocator's per-thread caches stay bounded; spread
+    /// over actix's large blocking pool, a burst of logins left 19 MiB cached
+    /// on each thread it touched (the load test saw gigabytes).
+    pool: Arc<rayon::ThreadPool>,
 }
 
 /// How long a request waits for a hashing slot before it is answered 503.
@@ -56,11 +60,24 @@ impl Accounts {
             })
             .transpose()?;
         let dummy_hash = hash_now(&jwt_session_token::new_id())?;
-        let slots = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
-        Ok(Self { data, demo, dummy_hash, registration, hashing: Arc::new(Semaphore::new(slots)) })
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cores)
+            .thread_name(|i| format!("argon2-{i}"))
+            .panic_handler(|_| tracing::error!("an argon2 worker panicked"))
+            .build()
+            .map_err(|_| ApiError::Hashing)?;
+        Ok(Self {
+            data,
+            demo,
+            dummy_hash,
+            registration,
+            hashing: Arc::new(Semaphore::new(cores * 2)),
+            pool: Arc::new(pool),
+        })
     }
 
-    /// Runs one argon2 computation on the blocking pool, when a slot is free.
+    /// Runs one argon2 computation on the hashing threads, when a slot is free.
     async fn hashing<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -69,14 +86,12 @@ impl Accounts {
             .await
             .map_err(|_| ApiError::Busy)?
             .map_err(|_| ApiError::Busy)?;
-        let result = web::block(move || {
-            let result = work();
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            let _ = done.send(work());
             drop(permit);
-            result
-        })
-        .await
-        .map_err(|_| ApiError::Hashing)?;
-        result
+        });
+        result.await.map_err(|_| ApiError::Hashing)?
     }
 
     /// Whether anyone can log in without registering first.
@@ -129,12 +144,14 @@ impl Accounts {
         if !PASSWORD_BYTES.contains(&password.len()) {
             return Err(ApiError::InvalidField("password must be 8 to 1024 bytes long"));
         }
-        if self.demo.as_ref().is_some_and(|demo| demo.username == username) {
+        let demo_name = self.demo.as_ref().is_some_and(|demo| demo.username == username);
+        // A cheap look first, so a taken name costs no hashing; the create
+        // below stays the atomic check.
+        if demo_name || self.data.account(&username).await?.is_some() {
             return Err(ApiError::UsernameTaken);
         }
         let password = password.to_owned();
-        let password_hash =
-            web::block(move || hash_now(&password)).await.map_err(|_| ApiError::Hashing)??;
+        let password_hash = self.hashing(move || hash_now(&password)).await?;
         let account = Account { id: jwt_session_token::new_id(), username, password_hash };
         if !self.data.create_account(&account).await? {
             return Err(ApiError::UsernameTaken);
