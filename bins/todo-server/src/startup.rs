@@ -122,15 +122,25 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
 
     let access_algorithm = Algorithm::from_name(&section.access_algorithm)
         .ok_or_else(|| StartError::Algorithm(section.access_algorithm.clone()))?;
-    let access_keys = if access_algorithm.is_symmetric() {
+    let access_secret = if access_algorithm.is_symmetric() {
         let var = "ACCESS_SECRET";
-        let access = secret(section.access_secret, var, "APP__TOKENS__ACCESS_SECRET", development)?;
-        KeySet::new(hmac_key(access_algorithm, &access, var)?).map_err(StartError::Tokens)?
+        Some(secret(section.access_secret, var, "APP__TOKENS__ACCESS_SECRET", development)?)
     } else {
-        key_files(access_algorithm, &section.access_key_files)?
+        None
+    };
+    let access_keys = match &access_secret {
+        Some(access) => KeySet::new(hmac_key(access_algorithm, access, "ACCESS_SECRET")?)
+            .map_err(StartError::Tokens)?,
+        None => key_files(access_algorithm, &section.access_key_files)?,
     };
     let var = "REFRESH_SECRET";
     let refresh = secret(section.refresh_secret, var, "APP__TOKENS__REFRESH_SECRET", development)?;
+    if access_secret.as_ref().is_some_and(|access| access.expose() == refresh.expose()) {
+        tracing::warn!(
+            "ACCESS_SECRET and REFRESH_SECRET are the same: tokens stay apart by their type, \
+             but one leaked secret then forges both kinds; give each its own"
+        );
+    }
     let refresh_keys =
         KeySet::new(hmac_key(Algorithm::Hs256, &refresh, var)?).map_err(StartError::Tokens)?;
     let keys = TokenKeys::from_key_sets(access_keys, refresh_keys).map_err(StartError::Tokens)?;
