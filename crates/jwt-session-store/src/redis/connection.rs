@@ -140,64 +140,53 @@ impl fmt::Debug for RedisPool {
     }
 }
 
+/// Builds a deadpool pool of any of the three kinds with the same size and
+/// timeouts; the pool types differ, so a macro rather than a function.
+macro_rules! pool {
+    ($pool:ty, $manager:expr, $config:expr, $timeout:expr) => {
+        <$pool>::builder($manager)
+            .max_size($config.pool_max_size)
+            .wait_timeout(Some($timeout))
+            .create_timeout(Some($timeout))
+            .recycle_timeout(Some($timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Config(format!("redis pool: {e}")))
+    };
+}
+
+/// The comma-separated node URLs of a cluster or a set of Sentinels.
+fn nodes<'a>(urls: &'a str, what: &str) -> Result<Vec<&'a str>, StoreError> {
+    let nodes: Vec<&str> = urls.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+    if nodes.is_empty() {
+        return Err(StoreError::Config(format!("{what} needs at least one node")));
+    }
+    Ok(nodes)
+}
+
 impl Backend {
     fn new(config: &RedisStoreConfig, timeout: Duration) -> Result<Self, StoreError> {
         let bad_url = |e: RedisError| StoreError::Config(format!("redis url: {e}"));
-        let bad_pool =
-            |e: deadpool_redis::BuildError| StoreError::Config(format!("redis pool: {e}"));
         if config.cluster {
-            let seeds: Vec<&str> =
-                config.url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
-            if seeds.is_empty() {
-                return Err(StoreError::Config("a cluster needs at least one seed node".into()));
-            }
-            let manager = cluster::Manager::new(seeds, false).map_err(bad_url)?;
-            let pool = cluster::Pool::builder(manager)
-                .max_size(config.pool_max_size)
-                .wait_timeout(Some(timeout))
-                .create_timeout(Some(timeout))
-                .recycle_timeout(Some(timeout))
-                .runtime(Runtime::Tokio1)
-                .build()
-                .map_err(bad_pool)?;
-            return Ok(Self::Cluster(pool));
+            let manager =
+                cluster::Manager::new(nodes(&config.url, "a cluster")?, false).map_err(bad_url)?;
+            return Ok(Self::Cluster(pool!(cluster::Pool, manager, config, timeout)?));
         }
         if let Some(master) = &config.sentinel_master {
-            let sentinels: Vec<&str> =
-                config.url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
-            if sentinels.is_empty() {
-                return Err(StoreError::Config("Sentinel needs at least one sentinel node".into()));
-            }
             let manager = sentinel::Manager::new(
-                sentinels,
+                nodes(&config.url, "Sentinel")?,
                 master.clone(),
                 None,
                 sentinel::SentinelServerType::Master,
             )
             .map_err(bad_url)?;
-            let pool = sentinel::Pool::builder(manager)
-                .max_size(config.pool_max_size)
-                .wait_timeout(Some(timeout))
-                .create_timeout(Some(timeout))
-                .recycle_timeout(Some(timeout))
-                .runtime(Runtime::Tokio1)
-                .build()
-                .map_err(bad_pool)?;
-            return Ok(Self::Sentinel(pool));
+            return Ok(Self::Sentinel(pool!(sentinel::Pool, manager, config, timeout)?));
         }
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
         let manager = Manager::new_with_config(config.url.as_str(), connection).map_err(bad_url)?;
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_max_size)
-            .wait_timeout(Some(timeout))
-            .create_timeout(Some(timeout))
-            .recycle_timeout(Some(timeout))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(bad_pool)?;
-        Ok(Self::Standalone(pool))
+        Ok(Self::Standalone(pool!(Pool, manager, config, timeout)?))
     }
 
     async fn get(&self) -> Result<RedisConnection, StoreError> {
