@@ -40,6 +40,17 @@ pub(crate) struct Accounts {
     pool: Arc<rayon::ThreadPool>,
 }
 
+/// Where the account of a login's username is.
+#[derive(Debug)]
+pub(crate) enum LoginName {
+    /// The development demo user, kept in the process.
+    Demo(Account),
+    /// A stored account's normalised username (it may not exist).
+    Stored(String),
+    /// A username that breaks the rules: no account can have it.
+    Unknown,
+}
+
 /// How long a request waits for a hashing slot before it is answered 503.
 const HASHING_WAIT: Duration = Duration::from_secs(2);
 
@@ -108,18 +119,45 @@ impl Accounts {
     /// # Errors
     ///
     /// [`ApiError::Store`] when the account store cannot answer.
+    #[cfg(test)]
     pub(crate) async fn authenticate(
         &self,
         username: &str,
         password: &str,
     ) -> Result<Option<Account>, ApiError> {
-        let account = match normalize_username(username) {
-            Ok(name) if self.demo.as_ref().is_some_and(|demo| demo.username == name) => {
-                self.demo.clone()
-            }
-            Ok(name) => self.data.account(&name).await?,
-            Err(_) => None,
+        let account = match self.login_name(username) {
+            LoginName::Demo(demo) => Some(demo),
+            LoginName::Stored(name) => self.data.account(&name).await?,
+            LoginName::Unknown => None,
         };
+        self.check_password(account, password).await
+    }
+
+    /// Where the account of a login's username is: the demo user in the
+    /// process, a stored account to look up by its normalised name, or none
+    /// (the name breaks the rules).
+    pub(crate) fn login_name(&self, username: &str) -> LoginName {
+        match normalize_username(username) {
+            Ok(name) => match &self.demo {
+                Some(demo) if demo.username == name => LoginName::Demo(demo.clone()),
+                _ => LoginName::Stored(name),
+            },
+            Err(_) => LoginName::Unknown,
+        }
+    }
+
+    /// `account` if `password` is its password. Without an account, a
+    /// password is checked against a dummy hash, so that both cases take the
+    /// time of one argon2 verification.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiError::Busy`] when no hashing slot frees up in time.
+    pub(crate) async fn check_password(
+        &self,
+        account: Option<Account>,
+        password: &str,
+    ) -> Result<Option<Account>, ApiError> {
         let hash = account.as_ref().map_or(&self.dummy_hash, |a| &a.password_hash).clone();
         let password = password.to_owned();
         let matches = self.hashing(move || Ok(verify(&password, &hash))).await?;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use jwt_session_store::StoreError;
 
-use super::{Account, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore, UserStore};
+use super::{Account, LoginSteps, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore, UserStore};
 
 /// Above this many throttle counters, expired ones are swept on each attempt.
 const THROTTLE_SWEEP_ABOVE: usize = 1024;
@@ -140,3 +140,6 @@ impl LoginThrottle for MemoryData {
         Ok(())
     }
 }
+
+/// Every step is in the process: the trait's plain sequence is as good.
+impl LoginSteps for MemoryData {}

@@ -135,6 +135,57 @@ pub(crate) trait LoginThrottle: Send + Sync {
     fn clear_attempts(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// What a login finds before its password is checked.
+#[derive(Debug)]
+pub(crate) struct LoginStart {
+    /// For each counter: the attempts in its window, this one included, and
+    /// the seconds until the window ends.
+    pub(crate) attempts: [(u64, u64); 2],
+    /// The stored account, if it exists.
+    pub(crate) account: Option<Account>,
+}
+
+/// The store steps of one login, each in one round trip where the backend
+/// allows: the attempt counters and the account before the password check,
+/// then the counters' settling after a success (the session itself is
+/// started beside it, by the session store).
+pub(crate) trait LoginSteps: LoginThrottle + UserStore {
+    /// Counts one attempt under each of `counters` (see
+    /// [`LoginThrottle::count_attempt`]) and reads the account of the
+    /// normalised `username`, when there is one to read.
+    fn begin_login(
+        &self,
+        counters: [&str; 2],
+        window_secs: u64,
+        username: Option<&str>,
+        now: u64,
+    ) -> impl Future<Output = Result<LoginStart, StoreError>> + Send {
+        async move {
+            let first = self.count_attempt(counters[0], window_secs, now).await?;
+            let second = self.count_attempt(counters[1], window_secs, now).await?;
+            let account = match username {
+                Some(username) => self.account(username).await?,
+                None => None,
+            };
+            Ok(LoginStart { attempts: [first, second], account })
+        }
+    }
+
+    /// After a successful login: forgets every attempt under `clear` and
+    /// takes this login's attempt back under `uncount`.
+    fn settle_login(
+        &self,
+        clear: &str,
+        uncount: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            self.clear_attempts(clear).await?;
+            self.uncount_attempt(uncount, now).await
+        }
+    }
+}
+
 /// The backend chosen by configuration.
 #[derive(Clone, Debug)]
 pub(crate) enum AppData {
@@ -204,5 +255,21 @@ impl LoginThrottle for AppData {
 
     async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
         delegate!(self, data => data.clear_attempts(key))
+    }
+}
+
+impl LoginSteps for AppData {
+    async fn begin_login(
+        &self,
+        counters: [&str; 2],
+        window_secs: u64,
+        username: Option<&str>,
+        now: u64,
+    ) -> Result<LoginStart, StoreError> {
+        delegate!(self, data => data.begin_login(counters, window_secs, username, now))
+    }
+
+    async fn settle_login(&self, clear: &str, uncount: &str, now: u64) -> Result<(), StoreError> {
+        delegate!(self, data => data.settle_login(clear, uncount, now))
     }
 }

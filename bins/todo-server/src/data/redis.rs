@@ -13,7 +13,10 @@ use std::sync::Arc;
 use jwt_session_store::{command_error, hash_tag as tag, RedisPool, StoreError};
 use redis::Script;
 
-use super::{Account, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore, UserStore};
+use super::{
+    Account, LoginStart, LoginSteps, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore,
+    UserStore,
+};
 
 const SCRIPT_CREATE_ACCOUNT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -54,21 +57,46 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('DEL', KEYS[1])
 ";
 
-/// KEYS: the counter; ARGV: window seconds. Returns the count and the
-/// seconds left in the window.
-const SCRIPT_COUNT_ATTEMPT: &str = r"
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+/// KEYS: `ARGV[2]` attempt counters, then optionally an account; ARGV:
+/// window seconds, number of counters. Counts one attempt under each counter
+/// (a new window starts with its first attempt) and returns the count and the
+/// seconds left in the window of each, then the account's id, username and
+/// password hash when it exists.
+const SCRIPT_COUNT_ATTEMPTS: &str = r"
+local out = {}
+local counters = tonumber(ARGV[2])
+for i = 1, counters do
+  local count = redis.call('INCR', KEYS[i])
+  local ttl = redis.call('TTL', KEYS[i])
+  if ttl < 0 then
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
+    ttl = tonumber(ARGV[1])
+  end
+  table.insert(out, count)
+  table.insert(out, ttl)
 end
-return { count, ttl }
+local account = KEYS[counters + 1]
+if account then
+  local f = redis.call('HMGET', account, 'id', 'username', 'hash')
+  if f[1] and f[2] and f[3] then
+    for i = 1, 3 do table.insert(out, f[i]) end
+  end
+end
+return out
 ";
 
-/// KEYS: the counter. Takes one attempt back, never below zero.
-const SCRIPT_UNCOUNT_ATTEMPT: &str = r"
-if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+/// KEYS: attempt counters; ARGV: how many of the first KEYS to clear. Clears
+/// those, and takes one attempt back from each of the others (never below
+/// zero).
+const SCRIPT_SETTLE_ATTEMPTS: &str = r"
+local clear = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  if i <= clear then
+    redis.call('DEL', key)
+  elseif tonumber(redis.call('GET', key) or '0') > 0 then
+    redis.call('DECR', key)
+  end
+end
 return 0
 ";
 
@@ -85,8 +113,8 @@ struct Scripts {
     list_todos: Script,
     change_todo: Script,
     delete_todo: Script,
-    count_attempt: Script,
-    uncount_attempt: Script,
+    count_attempts: Script,
+    settle_attempts: Script,
 }
 
 impl std::fmt::Debug for RedisData {
@@ -119,8 +147,8 @@ impl RedisData {
                 list_todos: Script::new(SCRIPT_LIST),
                 change_todo: Script::new(SCRIPT_CHANGE),
                 delete_todo: Script::new(SCRIPT_DELETE),
-                count_attempt: Script::new(SCRIPT_COUNT_ATTEMPT),
-                uncount_attempt: Script::new(SCRIPT_UNCOUNT_ATTEMPT),
+                count_attempts: Script::new(SCRIPT_COUNT_ATTEMPTS),
+                settle_attempts: Script::new(SCRIPT_SETTLE_ATTEMPTS),
             }),
         }
     }
@@ -163,12 +191,7 @@ impl UserStore for RedisData {
                 redis::cmd("HGETALL").arg(key).query_async(&mut conn).await.map_err(command_error)
             })
             .await?;
-        Ok(match (fields.remove("id"), fields.remove("username"), fields.remove("hash")) {
-            (Some(id), Some(username), Some(password_hash)) => {
-                Some(Account { id, username, password_hash })
-            }
-            _ => None,
-        })
+        Ok(account_from(fields.remove("id"), fields.remove("username"), fields.remove("hash")))
     }
 }
 
@@ -260,6 +283,69 @@ impl TodoStore for RedisData {
     }
 }
 
+/// An account from the fields of its hash, when all three are there.
+fn account_from(
+    id: Option<String>,
+    username: Option<String>,
+    password_hash: Option<String>,
+) -> Option<Account> {
+    Some(Account { id: id?, username: username?, password_hash: password_hash? })
+}
+
+impl RedisData {
+    /// Counts one attempt under each of `counters` and reads the account
+    /// under `account_key`, in one script: every key must be in one hash
+    /// slot unless the server is standalone.
+    async fn count_attempts(
+        &self,
+        counters: &[String],
+        window_secs: u64,
+        account_key: Option<String>,
+    ) -> Result<(Vec<(u64, u64)>, Option<Account>), StoreError> {
+        let values: Vec<redis::Value> = self
+            .pool
+            .run(|mut conn| async move {
+                let mut call = self.scripts.count_attempts.prepare_invoke();
+                for key in counters.iter().chain(&account_key) {
+                    call.key(key);
+                }
+                call.arg(window_secs).arg(counters.len());
+                call.invoke_async(&mut conn).await.map_err(command_error)
+            })
+            .await?;
+        let unexpected = |e: redis::ParsingError| StoreError::Command(e.to_string().into());
+        let mut values = values.into_iter();
+        let mut counts = Vec::with_capacity(counters.len());
+        for _ in counters {
+            let (count, ttl): (u64, i64) = match (values.next(), values.next()) {
+                (Some(count), Some(ttl)) => (
+                    redis::from_redis_value(count).map_err(unexpected)?,
+                    redis::from_redis_value(ttl).map_err(unexpected)?,
+                ),
+                _ => return Err(StoreError::Command("short answer from the throttle".into())),
+            };
+            counts.push((count, u64::try_from(ttl).unwrap_or(window_secs)));
+        }
+        let mut field = || values.next().and_then(|v| redis::from_redis_value(v).ok());
+        let account = account_from(field(), field(), field());
+        Ok((counts, account))
+    }
+
+    /// Clears the first `clear` of `counters` and takes one attempt back
+    /// from the others, in one script (one hash slot unless standalone).
+    async fn settle_attempts(&self, counters: &[String], clear: usize) -> Result<(), StoreError> {
+        self.pool
+            .run(|mut conn| async move {
+                let mut call = self.scripts.settle_attempts.prepare_invoke();
+                for key in counters {
+                    call.key(key);
+                }
+                call.arg(clear).invoke_async::<()>(&mut conn).await.map_err(command_error)
+            })
+            .await
+    }
+}
+
 impl LoginThrottle for RedisData {
     async fn count_attempt(
         &self,
@@ -267,33 +353,59 @@ impl LoginThrottle for RedisData {
         window_secs: u64,
         _now: u64,
     ) -> Result<(u64, u64), StoreError> {
-        let key = self.throttle_key(key);
-        let (count, ttl): (u64, i64) = self
-            .pool
-            .run(|mut conn| async move {
-                let mut call = self.scripts.count_attempt.key(key);
-                call.arg(window_secs).invoke_async(&mut conn).await.map_err(command_error)
-            })
-            .await?;
-        Ok((count, u64::try_from(ttl).unwrap_or(window_secs)))
+        let (counts, _) = self.count_attempts(&[self.throttle_key(key)], window_secs, None).await?;
+        counts.first().copied().ok_or_else(|| StoreError::Command("no count".into()))
     }
 
     async fn uncount_attempt(&self, key: &str, _now: u64) -> Result<(), StoreError> {
-        let key = self.throttle_key(key);
-        self.pool
-            .run(|mut conn| async move {
-                let call = self.scripts.uncount_attempt.key(key);
-                call.invoke_async::<()>(&mut conn).await.map_err(command_error)
-            })
-            .await
+        self.settle_attempts(&[self.throttle_key(key)], 0).await
     }
 
     async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
-        let key = self.throttle_key(key);
-        self.pool
-            .run(|mut conn| async move {
-                redis::cmd("DEL").arg(key).query_async::<()>(&mut conn).await.map_err(command_error)
-            })
-            .await
+        self.settle_attempts(&[self.throttle_key(key)], 1).await
+    }
+}
+
+/// One script for each step on a standalone (or Sentinel-led) server. A
+/// Cluster keeps the counters and the account in different slots, so there
+/// each key is one command, all sent at once.
+impl LoginSteps for RedisData {
+    async fn begin_login(
+        &self,
+        counters: [&str; 2],
+        window_secs: u64,
+        username: Option<&str>,
+        now: u64,
+    ) -> Result<LoginStart, StoreError> {
+        if self.pool.is_cluster() {
+            let (first, second, account) = tokio::join!(
+                self.count_attempt(counters[0], window_secs, now),
+                self.count_attempt(counters[1], window_secs, now),
+                async {
+                    match username {
+                        Some(username) => self.account(username).await,
+                        None => Ok(None),
+                    }
+                }
+            );
+            return Ok(LoginStart { attempts: [first?, second?], account: account? });
+        }
+        let keys = counters.map(|key| self.throttle_key(key));
+        let (counts, account) = self
+            .count_attempts(&keys, window_secs, username.map(|name| self.account_key(name)))
+            .await?;
+        match counts[..] {
+            [first, second] => Ok(LoginStart { attempts: [first, second], account }),
+            _ => Err(StoreError::Command("short answer from the throttle".into())),
+        }
+    }
+
+    async fn settle_login(&self, clear: &str, uncount: &str, now: u64) -> Result<(), StoreError> {
+        if self.pool.is_cluster() {
+            let (cleared, uncounted) =
+                tokio::join!(self.clear_attempts(clear), self.uncount_attempt(uncount, now));
+            return cleared.and(uncounted);
+        }
+        self.settle_attempts(&[self.throttle_key(clear), self.throttle_key(uncount)], 1).await
     }
 }

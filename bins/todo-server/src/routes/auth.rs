@@ -11,8 +11,9 @@ use jwt_session_token::{new_id, unix_now, Claims, TokenError, TokenKind, TokenPa
 use serde::Deserialize;
 
 use super::{client_ip, with_cleared_cookies, with_pair_cookies};
+use crate::accounts::LoginName;
 use crate::body::{JsonBody, OptionalJsonBody};
-use crate::data::LoginThrottle;
+use crate::data::{LoginStart, LoginSteps};
 use crate::errors::ApiError;
 use crate::openapi::{ErrorBody, OkBody, Registered, TokenBody};
 use crate::startup::AppState;
@@ -85,45 +86,60 @@ pub(crate) async fn login(
     // concurrent guesses cannot all pass under the limit; a success takes its
     // count back.
     let policy = state.login;
-    let limits =
-        [(&username_key, policy.max_failures_per_user), (&ip_key, policy.max_failures_per_ip)];
-    let mut retry_after_secs = 0;
-    for (key, limit) in limits {
-        let (attempts, window_left) =
-            state.data.count_attempt(key, policy.window_secs, now).await?;
-        if attempts > limit {
-            retry_after_secs = retry_after_secs.max(window_left);
-        }
-    }
+    let limits = [policy.max_failures_per_user, policy.max_failures_per_ip];
+    let login_name = state.accounts.login_name(&body.username);
+    let stored_name = match &login_name {
+        LoginName::Stored(name) => Some(name.as_str()),
+        LoginName::Demo(_) | LoginName::Unknown => None,
+    };
+    // One round trip: both counters and the account.
+    let LoginStart { attempts, account: stored } = state
+        .data
+        .begin_login([&username_key, &ip_key], policy.window_secs, stored_name, now)
+        .await?;
+    let retry_after_secs = attempts
+        .iter()
+        .zip(limits)
+        .filter(|&(&(count, _), limit)| count > limit)
+        .map(|(&(_, window_left), _)| window_left)
+        .max()
+        .unwrap_or(0);
     if retry_after_secs > 0 {
         crate::metrics::login("throttled");
         tracing::warn!(event = "login.throttled", %ip, "login throttled");
         return Err(ApiError::Throttled { retry_after_secs });
     }
 
-    let Some(account) = state.accounts.authenticate(&body.username, &body.password).await? else {
+    let candidate = match login_name {
+        LoginName::Demo(demo) => Some(demo),
+        LoginName::Stored(_) => stored,
+        LoginName::Unknown => None,
+    };
+    let Some(account) = state.accounts.check_password(candidate, &body.password).await? else {
         crate::metrics::login("failed");
         tracing::info!(event = "login.failed", %ip, "login refused: invalid credentials");
         return Err(ApiError::InvalidCredentials);
     };
-    state.data.clear_attempts(&username_key).await?;
-    state.data.uncount_attempt(&ip_key, now).await?;
 
     let pair = state.tokens.issue_pair_at(&account.id, &new_id(), now)?;
     let device = device_label(&req);
-    state
-        .store
-        .start(&NewSession {
-            subject: &account.id,
-            sid: &pair.access.claims.sid,
-            device: &device,
-            ip: &ip,
-            now,
-            access: access_grant(&state, &pair),
-            refresh_jti: &pair.refresh.claims.jti,
-            lifetime: state.sessions.lifetime,
-        })
-        .await?;
+    let session = NewSession {
+        subject: &account.id,
+        sid: &pair.access.claims.sid,
+        device: &device,
+        ip: &ip,
+        now,
+        access: access_grant(&state, &pair),
+        refresh_jti: &pair.refresh.claims.jti,
+        lifetime: state.sessions.lifetime,
+    };
+    // The second round trip: the counters settle beside the session's start.
+    let (settled, started) = tokio::join!(
+        state.data.settle_login(&username_key, &ip_key, now),
+        state.store.start(&session)
+    );
+    settled?;
+    started?;
 
     crate::metrics::login("succeeded");
     tracing::info!(

@@ -98,6 +98,12 @@ impl RedisPool {
         result
     }
 
+    /// Whether this is a Redis Cluster, where one script reaches only the
+    /// keys of one hash slot.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.backend, Backend::Cluster(_))
+    }
+
     /// How many connections the pool holds now.
     pub fn status(&self) -> PoolStatus {
         let status = match &self.backend {
