@@ -26,6 +26,14 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc hands large blocks back to the system when they are freed. Each
+/// argon2 computation takes 19 MiB; glibc's allocator raises its mmap
+/// threshold after the first one and then keeps every such block in its
+/// per-thread arenas, so the process grew by hundreds of MiB after a few
+/// dozen logins and never shrank (see docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::app::AppConfig;
 use crate::settings::Settings;
 

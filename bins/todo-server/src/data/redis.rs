@@ -184,11 +184,13 @@ impl UserStore for RedisData {
     }
 
     async fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
-        let key = self.account_key(username);
+        let mut read = redis::cmd("HGETALL");
+        read.arg(self.account_key(username));
+        let read = &read;
         let mut fields: HashMap<String, String> = self
             .pool
-            .run(|mut conn| async move {
-                redis::cmd("HGETALL").arg(key).query_async(&mut conn).await.map_err(command_error)
+            .run_repeatable(|mut conn| async move {
+                read.query_async(&mut conn).await.map_err(command_error)
             })
             .await?;
         Ok(account_from(fields.remove("id"), fields.remove("username"), fields.remove("hash")))
@@ -238,13 +240,14 @@ impl TodoStore for RedisData {
     }
 
     async fn todo(&self, owner: &str, id: &str) -> Result<Option<Todo>, StoreError> {
-        let key = format!("{}{id}", self.todo_prefix(owner));
+        let mut read = redis::cmd("HMGET");
+        read.arg(format!("{}{id}", self.todo_prefix(owner)));
+        read.arg(&["id", "title", "done", "created", "updated"][..]);
+        let read = &read;
         let fields: Vec<Option<String>> = self
             .pool
-            .run(|mut conn| async move {
-                let mut cmd = redis::cmd("HMGET");
-                cmd.arg(key).arg(&["id", "title", "done", "created", "updated"][..]);
-                cmd.query_async(&mut conn).await.map_err(command_error)
+            .run_repeatable(|mut conn| async move {
+                read.query_async(&mut conn).await.map_err(command_error)
             })
             .await?;
         let fields: Option<Vec<String>> = fields.into_iter().collect();

@@ -3,10 +3,13 @@
 //! mapped to [`StoreError`].
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deadpool_redis::{cluster, sentinel, Manager, Pool, Runtime};
-use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, Value};
 
 use super::RedisStoreConfig;
@@ -16,10 +19,29 @@ use crate::StoreError;
 /// [`RedisStoreConfig`]. Applications that keep their own data in the same
 /// Redis can share it (see [`RedisStore::pool`](super::RedisStore::pool)) and
 /// so fail and recover exactly as the session store does.
+///
+/// Connections are multiplexed: many operations share one at once, each
+/// command pipelined behind the others. So the pool is not asked for a
+/// connection per operation (deadpool checks a connection with a round trip
+/// of its own each time it lends it out); operations share one connection
+/// lent once, and the pool is asked again only after that connection failed
+/// or timed out.
 #[derive(Clone)]
 pub struct RedisPool {
     backend: Backend,
     timeout: Duration,
+    shared: Arc<Mutex<Option<Shared>>>,
+}
+
+/// Numbers the shared connections, so a retired one is never mistaken for
+/// its successor.
+static GENERATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The connection operations share, and which one it is, so that a failed
+/// operation retires only the connection it used.
+struct Shared {
+    connection: RedisConnection,
+    generation: u64,
 }
 
 #[derive(Clone)]
@@ -47,16 +69,16 @@ impl PoolStatus {
     }
 }
 
-/// A pooled connection, standalone or Cluster; use it as any
+/// A handle on a shared, multiplexed connection: to a standalone server, to
+/// the master that Sentinel names, or to a Cluster. Use it as any
 /// [`redis::aio::ConnectionLike`].
+#[derive(Clone)]
 #[allow(missing_debug_implementations)] // the Cluster connection has no Debug
 pub enum RedisConnection {
-    /// A standalone (multiplexed) connection.
-    Standalone(deadpool_redis::Connection),
-    /// A Cluster connection.
-    Cluster(cluster::Connection),
-    /// A connection to the master that Sentinel names.
-    Sentinel(sentinel::Connection),
+    /// One server: standalone, or the master that Sentinel names.
+    Multiplexed(MultiplexedConnection),
+    /// A Cluster.
+    Cluster(ClusterConnection),
 }
 
 impl RedisPool {
@@ -70,7 +92,41 @@ impl RedisPool {
             return Err(StoreError::Config("pool_max_size and timeout_ms must be above 0".into()));
         }
         let timeout = Duration::from_millis(config.timeout_ms);
-        Ok(Self { backend: Backend::new(config, timeout)?, timeout })
+        Ok(Self {
+            backend: Backend::new(config, timeout)?,
+            timeout,
+            shared: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// The shared connection, lent by the pool when there is none yet.
+    async fn connection(&self) -> Result<(RedisConnection, u64), StoreError> {
+        if let Some(shared) = self.lock_shared().as_ref() {
+            return Ok((shared.connection.clone(), shared.generation));
+        }
+        let connection = self.backend.get().await?;
+        let mut slot = self.lock_shared();
+        // Another operation may have put one in while this one waited.
+        if let Some(shared) = slot.as_ref() {
+            return Ok((shared.connection.clone(), shared.generation));
+        }
+        let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
+        *slot = Some(Shared { connection: connection.clone(), generation });
+        Ok((connection, generation))
+    }
+
+    /// Stops sharing the connection of `generation`, if it is still the
+    /// shared one: the next operation asks the pool, which checks it.
+    fn retire(&self, generation: u64) {
+        let mut slot = self.lock_shared();
+        if slot.as_ref().is_some_and(|shared| shared.generation == generation) {
+            *slot = None;
+        }
+    }
+
+    fn lock_shared(&self) -> std::sync::MutexGuard<'_, Option<Shared>> {
+        // Nothing panics while the lock is held; a poisoned one is taken over.
+        self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs one operation with a connection; the whole of it, waiting for the
@@ -86,14 +142,19 @@ impl RedisPool {
         Fut: std::future::Future<Output = Result<T, StoreError>>,
     {
         let started = Instant::now();
+        let used = AtomicU64::new(u64::MAX);
         let work = async {
-            let conn = self.backend.get().await?;
+            let (conn, generation) = self.connection().await?;
+            used.store(generation, Ordering::Relaxed);
             op(conn).await
         };
         let result = match tokio::time::timeout(self.timeout, work).await {
             Ok(result) => result,
             Err(elapsed) => Err(StoreError::Timeout(elapsed.into())),
         };
+        if matches!(result, Err(StoreError::Timeout(_) | StoreError::Unavailable(_))) {
+            self.retire(used.load(Ordering::Relaxed));
+        }
         record(started, result.as_ref().err());
         result
     }
@@ -102,6 +163,25 @@ impl RedisPool {
     /// keys of one hash slot.
     pub fn is_cluster(&self) -> bool {
         matches!(self.backend, Backend::Cluster(_))
+    }
+
+    /// As [`run`](Self::run), for an operation that is safe to repeat, such
+    /// as a read: when it fails because the shared connection had died (a
+    /// Redis restart closes it, and the first operation after is the one to
+    /// find out), it runs once more, on a fresh connection from the pool.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run), from the second try when there is one.
+    pub async fn run_repeatable<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn(RedisConnection) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        match self.run(&op).await {
+            Err(StoreError::Unavailable(_)) => self.run(&op).await,
+            other => other,
+        }
     }
 
     /// How many connections the pool holds now.
@@ -195,18 +275,20 @@ impl Backend {
         Ok(Self::Standalone(pool!(Pool, manager, config, timeout)?))
     }
 
+    /// A connection the pool has checked, as a handle to share; the pooled
+    /// object goes back to the pool at once.
     async fn get(&self) -> Result<RedisConnection, StoreError> {
-        match self {
+        Ok(match self {
             Self::Standalone(pool) => {
-                pool.get().await.map(RedisConnection::Standalone).map_err(pool_error)
+                RedisConnection::Multiplexed((*pool.get().await.map_err(pool_error)?).clone())
             }
             Self::Cluster(pool) => {
-                pool.get().await.map(RedisConnection::Cluster).map_err(pool_error)
+                RedisConnection::Cluster((*pool.get().await.map_err(pool_error)?).clone())
             }
             Self::Sentinel(pool) => {
-                pool.get().await.map(RedisConnection::Sentinel).map_err(pool_error)
+                RedisConnection::Multiplexed((*pool.get().await.map_err(pool_error)?).clone())
             }
-        }
+        })
     }
 }
 
@@ -248,9 +330,8 @@ pub fn command_error(error: RedisError) -> StoreError {
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Self::Standalone(conn) => conn.req_packed_command(cmd),
+            Self::Multiplexed(conn) => conn.req_packed_command(cmd),
             Self::Cluster(conn) => conn.req_packed_command(cmd),
-            Self::Sentinel(conn) => conn.req_packed_command(cmd),
         }
     }
 
@@ -261,17 +342,15 @@ impl ConnectionLike for RedisConnection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Self::Standalone(conn) => conn.req_packed_commands(cmd, offset, count),
+            Self::Multiplexed(conn) => conn.req_packed_commands(cmd, offset, count),
             Self::Cluster(conn) => conn.req_packed_commands(cmd, offset, count),
-            Self::Sentinel(conn) => conn.req_packed_commands(cmd, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
-            Self::Standalone(conn) => conn.get_db(),
+            Self::Multiplexed(conn) => conn.get_db(),
             Self::Cluster(conn) => conn.get_db(),
-            Self::Sentinel(conn) => conn.get_db(),
         }
     }
 }

@@ -79,6 +79,7 @@ pub struct RedisStore {
 struct Scripts {
     start: Script,
     rotate: Script,
+    end_session: Script,
     end_sessions: Script,
     sessions: Script,
 }
@@ -97,6 +98,7 @@ impl RedisStore {
             scripts: Arc::new(Scripts {
                 start: Script::new(include_str!("start.lua")),
                 rotate: Script::new(include_str!("rotate.lua")),
+                end_session: Script::new(include_str!("end_session.lua")),
                 end_sessions: Script::new(include_str!("end_sessions.lua")),
                 sessions: Script::new(include_str!("sessions.lua")),
             }),
@@ -153,13 +155,15 @@ impl SessionStore for RedisStore {
 
     async fn access_is_live(&self, token: AccessRef<'_>) -> Result<bool, StoreError> {
         let keys = self.keys(token.subject);
-        self.run(|mut conn| async move {
-            let mut exists = redis::cmd("EXISTS");
-            exists.arg(keys.access(token.sid, token.jti)).arg(keys.session(token.sid));
-            let found: u8 = exists.query_async(&mut conn).await.map_err(command_error)?;
-            Ok(found == 2)
-        })
-        .await
+        let mut exists = redis::cmd("EXISTS");
+        exists.arg(keys.access(token.sid, token.jti)).arg(keys.session(token.sid));
+        let exists = &exists;
+        self.pool
+            .run_repeatable(|mut conn| async move {
+                let found: u8 = exists.query_async(&mut conn).await.map_err(command_error)?;
+                Ok(found == 2)
+            })
+            .await
     }
 
     async fn rotate(&self, r: &Rotation<'_>) -> Result<RotationOutcome, StoreError> {
@@ -190,10 +194,10 @@ impl SessionStore for RedisStore {
     async fn end_session(&self, subject: &str, sid: &str) -> Result<bool, StoreError> {
         let keys = self.keys(subject);
         self.run(|mut conn| async move {
-            // One transaction on one slot: the session and its index entry.
-            let mut pipe = redis::pipe();
-            pipe.atomic().del(keys.session(sid)).zrem(keys.index(), sid).ignore();
-            let (deleted,): (u32,) = pipe.query_async(&mut conn).await.map_err(command_error)?;
+            // One script on one slot: the session and its index entry.
+            let mut call = self.scripts.end_session.key(keys.session(sid));
+            call.key(keys.index()).arg(sid);
+            let deleted: u32 = call.invoke_async(&mut conn).await.map_err(command_error)?;
             Ok(deleted == 1)
         })
         .await
@@ -211,10 +215,12 @@ impl SessionStore for RedisStore {
 
     async fn sessions(&self, subject: &str, now: u64) -> Result<Vec<SessionInfo>, StoreError> {
         let keys = self.keys(subject);
+        let mut call = self.scripts.sessions.prepare_invoke();
+        call.key(keys.index()).arg(keys.session_prefix()).arg(now);
+        let call = &call;
         let fields: Vec<String> = self
-            .run(|mut conn| async move {
-                let mut call = self.scripts.sessions.prepare_invoke();
-                call.key(keys.index()).arg(keys.session_prefix()).arg(now);
+            .pool
+            .run_repeatable(|mut conn| async move {
                 call.invoke_async(&mut conn).await.map_err(command_error)
             })
             .await?;
@@ -236,13 +242,14 @@ impl SessionStore for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|mut conn| async move {
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .map(drop)
-                .map_err(command_error)
-        })
-        .await
+        self.pool
+            .run_repeatable(|mut conn| async move {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(drop)
+                    .map_err(command_error)
+            })
+            .await
     }
 }

@@ -1,0 +1,19 @@
+-- POST /todo through the whole middleware, with a Bearer access token taken
+-- in turn from the file named by the first argument (one token a line).
+dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
+local requests = {}
+local next_request = 0
+
+function init(args)
+  for token in io.lines(args[1]) do
+    requests[#requests + 1] = wrk.format("POST", "/todo", {
+      ["Authorization"] = "Bearer " .. token,
+      ["Content-Type"] = "application/json",
+    }, '{"title":"benchmark"}')
+  end
+end
+
+function request()
+  next_request = next_request % #requests + 1
+  return requests[next_request]
+end
