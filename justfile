@@ -14,6 +14,12 @@ test *ARGS:
 load *ARGS:
     ./scripts/load {{ARGS}}
 
+# Every benchmark figure of docs/BENCHMARKS.md: the token crate's criterion
+# benchmarks, then wrk against a release build with a private Redis.
+# `just bench tokens` or `just bench load --duration 30` runs one part.
+bench *ARGS:
+    ./scripts/bench {{ARGS}}
+
 # Formatting and lints, as CI checks them.
 lint:
     cargo fmt --all --check
