@@ -55,6 +55,7 @@ fn describe(settings: &Settings, app_env: &str) -> String {
     line("store.pool_max_size", &settings.store.pool_max_size);
     line("store.timeout_ms", &settings.store.timeout_ms);
     line("metrics.listen_addr", &settings.metrics.listen_addr.as_deref().unwrap_or("off"));
+    line("web.enabled", &settings.web.enabled);
     out
 }
 

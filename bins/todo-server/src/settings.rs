@@ -37,6 +37,16 @@ pub(crate) struct Settings {
     pub(crate) login: LoginSection,
     pub(crate) csrf: CsrfSection,
     pub(crate) metrics: MetricsSection,
+    pub(crate) web: WebSection,
+}
+
+/// `[web]`: the browser page of `web/`, embedded in the binary.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct WebSection {
+    /// Serve the page at `/` (`APP__WEB__ENABLED`). Default: false (true in
+    /// `config/development.toml`).
+    pub(crate) enabled: bool,
 }
 
 /// `[metrics]`: the Prometheus endpoint, on a listener of its own.
@@ -344,6 +354,12 @@ mod tests {
     fn environment_file_overrides_defaults() {
         let settings = Settings::load(&config_dir(), "production", &HashMap::new()).unwrap();
         assert_eq!(settings.server.listen_addr, "0.0.0.0:8080");
+        assert!(!settings.web.enabled, "production serves no page unless asked");
+        let settings = Settings::load(&config_dir(), "development", &HashMap::new()).unwrap();
+        assert!(settings.web.enabled, "development serves the page");
+        let env = vars(&[("APP__WEB__ENABLED", "false")]);
+        let settings = Settings::load(&config_dir(), "development", &env).unwrap();
+        assert!(!settings.web.enabled);
     }
 
     #[test]
