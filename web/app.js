@@ -22,8 +22,19 @@
   class ApiFailure extends Error {}
 
   const $ = (selector) => document.querySelector(selector);
-  const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
   const time = (unixSeconds) => (unixSeconds ? when.format(new Date(unixSeconds * 1000)) : '');
+
+  /** "Firefox on macOS" for a User-Agent, or the User-Agent itself. */
+  function deviceName(userAgent) {
+    if (!userAgent) return 'unknown device';
+    const browsers = [[/Edg\//, 'Edge'], [/Firefox\//, 'Firefox'], [/Chrom(e|ium)\//, 'Chrome'], [/Safari\//, 'Safari'], [/^curl\//, 'curl']];
+    const systems = [[/Windows/, 'Windows'], [/iPhone|iPad/, 'iOS'], [/Mac OS X|Macintosh/, 'macOS'], [/Android/, 'Android'], [/CrOS/, 'ChromeOS'], [/Linux/, 'Linux']];
+    const browser = browsers.find(([pattern]) => pattern.test(userAgent))?.[1];
+    const system = systems.find(([pattern]) => pattern.test(userAgent))?.[1];
+    if (browser && system) return `${browser} on ${system}`;
+    return browser ?? system ?? userAgent;
+  }
 
   // ---- talking to the API ------------------------------------------------
 
@@ -199,7 +210,7 @@
         row.dataset.id = session.id;
         const device = document.createElement('td');
         device.className = 'device';
-        device.textContent = session.device || 'unknown device';
+        device.textContent = deviceName(session.device);
         device.title = session.device || '';
         const cells = [session.ip, time(session.created_at), time(session.last_used_at)].map((text) => {
           const cell = document.createElement('td');
@@ -213,7 +224,8 @@
           badge.textContent = 'this device';
           action.append(badge);
         } else {
-          action.append(button('End', `End the session on ${session.device || 'unknown device'}`, () => endSession(session.id)));
+          const label = `End the session on ${deviceName(session.device)} from ${session.ip}`;
+          action.append(button('End', label, () => endSession(session.id)));
         }
         row.append(device, ...cells, action);
         return row;

@@ -70,8 +70,8 @@ let users = 0;
 const newUsername = () => `tester${process.pid}x${++users}`;
 
 /** A fresh browser profile (its own cookie jar and storage): one device. */
-async function device() {
-  const context = await browser.newContext({ viewport: { width: 900, height: 760 } });
+async function device(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 760 }, ...options });
   const calls = [];
   context.on('response', (response) => {
     const url = new URL(response.url());
@@ -425,25 +425,26 @@ test('a page from an origin that is not allowed gets no access', { timeout: TIME
 if (SCREENSHOT) {
   test('screenshot of the page for the README', { timeout: TIMEOUT }, async () => {
     const username = 'alice';
-    const other = await device();
-    const laptop = await open(other.context);
-    await register(laptop, `${username}${process.pid}`);
-    const { context } = await device();
+    const laptop = await device({
+      userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0',
+    });
+    await register(await open(laptop.context), username);
+    const { context } = await device({
+      viewport: { width: 900, height: 660 },
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
+    });
     const page = await open(context);
-    await logIn(page, `${username}${process.pid}`);
-    await page.evaluate((name) => {
-      localStorage.setItem('todo.username', name);
-    }, username);
+    await logIn(page, username);
     for (const title of ['Renew the TLS certificate', 'Review the refresh-token PR', 'Book the team lunch']) {
       await addTodo(page, title);
     }
     await page.getByLabel('Renew the TLS certificate', { exact: true }).check();
     await page.locator('#todos li.done').waitFor();
-    await page.reload();
-    await todosShown(page);
     await page.locator('#sessions tbody tr').nth(1).waitFor();
+    await page.locator('#new-title').blur();
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    await other.context.close();
+    noProblems(page);
+    await laptop.context.close();
     await context.close();
   });
 }

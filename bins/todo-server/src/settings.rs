@@ -44,9 +44,9 @@ pub(crate) struct Settings {
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct WebSection {
-    /// Serve the page at `/` (`APP__WEB__ENABLED`). Default: false (true in
-    /// `config/development.toml`).
-    pub(crate) enabled: bool,
+    /// Serve the page at `/` (`APP__WEB__ENABLED`). Default: only when
+    /// `APP_ENV` is `development`.
+    pub(crate) enabled: Option<bool>,
 }
 
 /// `[metrics]`: the Prometheus endpoint, on a listener of its own.
@@ -354,12 +354,10 @@ mod tests {
     fn environment_file_overrides_defaults() {
         let settings = Settings::load(&config_dir(), "production", &HashMap::new()).unwrap();
         assert_eq!(settings.server.listen_addr, "0.0.0.0:8080");
-        assert!(!settings.web.enabled, "production serves no page unless asked");
-        let settings = Settings::load(&config_dir(), "development", &HashMap::new()).unwrap();
-        assert!(settings.web.enabled, "development serves the page");
+        assert_eq!(settings.web.enabled, None, "the page is left to APP_ENV");
         let env = vars(&[("APP__WEB__ENABLED", "false")]);
         let settings = Settings::load(&config_dir(), "development", &env).unwrap();
-        assert!(!settings.web.enabled);
+        assert_eq!(settings.web.enabled, Some(false));
     }
 
     #[test]
