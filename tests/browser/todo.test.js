@@ -138,6 +138,12 @@ function count(calls, method, path, status) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits until `condition()` holds, at most `ms` milliseconds. */
+async function until(condition, ms) {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await sleep(20);
+}
+
 /** Waits until the access token (and its cookie) has expired. */
 const accessTokenExpiry = () => sleep(ACCESS_TTL_MS + 1500);
 
@@ -241,9 +247,16 @@ test('two tabs refreshing at the same moment both keep working (one refresh, Web
   await todosShown(second);
   await accessTokenExpiry();
 
+  // Hold the refresh until both tabs have had their 401, so that they race
+  // for it however the machine schedules the two tabs.
   calls.length = 0;
+  await context.route(`${API}/token/refresh`, async (route) => {
+    await until(() => count(calls, 'POST', '/todo', 401) === 2, 10_000);
+    await route.continue();
+  });
   await Promise.all([addTodo(first, 'from tab one'), addTodo(second, 'from tab two')]);
   await Promise.all([todosShown(first), todosShown(second)]);
+  await context.unroute(`${API}/token/refresh`);
   assert.equal(count(calls, 'POST', '/todo', 401), 2, 'both tabs found their token expired');
   assert.equal(count(calls, 'POST', '/token/refresh'), 1, 'one tab refreshed, the other waited for it');
   assert.equal(count(calls, 'POST', '/token/refresh', 201), 1);
