@@ -60,42 +60,58 @@
   let ownRefresh = null;
 
   /**
-   * Gets a fresh token pair after a 401 seen while `seen` was the refresh
-   * generation. Resolves true when the cookies are now fresh, false when the
-   * session cannot be refreshed.
+   * After a 401 seen while `seen` was the refresh generation: 'refreshed'
+   * (this call got a new pair), 'elsewhere' (another tab or request of this
+   * origin was refreshing, or has just refreshed: retry with its cookies) or
+   * 'failed' (the session cannot be refreshed).
    *
-   * With Web Locks (every current browser), one tab at a time holds the lock;
-   * a tab that gets it after another tab refreshed (the generation moved on)
-   * retries at once without refreshing. Without them, the requests of this
-   * tab still share one refresh, and the server gives racing tabs the same
+   * With Web Locks (every current browser), one tab at a time refreshes. A
+   * tab that finds the lock taken waits until it is free and answers
+   * 'elsewhere' without refreshing. Without them, the requests of this tab
+   * still share one refresh, and the server gives racing tabs the same
    * successor pair within its grace window.
    */
-  function refresh(seen) {
-    if (navigator.locks?.request) {
-      return navigator.locks.request(LOCK_NAME, () => (generation() !== seen ? true : refreshNow()));
+  async function refresh(seen, { force = false } = {}) {
+    if (!navigator.locks?.request) {
+      ownRefresh ??= refreshNow().finally(() => {
+        ownRefresh = null;
+      });
+      return ownRefresh;
     }
-    ownRefresh ??= refreshNow().finally(() => {
-      ownRefresh = null;
+    const outcome = await navigator.locks.request(LOCK_NAME, { ifAvailable: true }, (lock) => {
+      if (!lock) return null;
+      return !force && generation() !== seen ? 'elsewhere' : refreshNow();
     });
-    return ownRefresh;
+    if (outcome !== null) return outcome;
+    await navigator.locks.request(LOCK_NAME, () => undefined);
+    return 'elsewhere';
   }
 
   async function refreshNow() {
     const { status, data } = await send('POST', '/token/refresh');
     if (status === 201) {
       localStorage.setItem(GENERATION_KEY, String(generation() + 1));
-      return true;
+      return 'refreshed';
     }
-    if (status === 401 || status === 403) return false;
+    if (status === 401 || status === 403) return 'failed';
     throw new ApiFailure(failure({ status, data }));
   }
 
-  /** A request that, on a 401, refreshes once and retries once. */
+  /**
+   * A request that, on a 401, refreshes at most once and retries: at once
+   * with cookies another tab just refreshed, else after its own refresh.
+   */
   async function api(method, path, body) {
     const seen = generation();
     let answer = await send(method, path, body);
     if (answer.status !== 401) return answer;
-    if (!(await refresh(seen))) throw new LoggedOut();
+    let outcome = await refresh(seen);
+    if (outcome === 'elsewhere') {
+      answer = await send(method, path, body);
+      if (answer.status !== 401) return answer;
+      outcome = await refresh(seen, { force: true });
+    }
+    if (outcome !== 'refreshed') throw new LoggedOut();
     answer = await send(method, path, body);
     if (answer.status === 401) throw new LoggedOut();
     return answer;
