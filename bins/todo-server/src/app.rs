@@ -23,6 +23,8 @@ pub(crate) struct AppConfig {
     pub(crate) frontend_origin: String,
     pub(crate) max_body_bytes: usize,
     pub(crate) require_origin: bool,
+    /// Serve the web page at `/` (`web.enabled`).
+    pub(crate) serve_web: bool,
 }
 
 pub(crate) fn build(
@@ -45,6 +47,7 @@ pub(crate) fn build(
         .max_age(3600);
     let cross_site =
         CrossSiteGuard::new([config.frontend_origin.clone()]).require_origin(config.require_origin);
+    let serve_web = config.serve_web;
     let query = web::QueryConfig::default().error_handler(|_, _| {
         ApiError::InvalidField("offset and limit must be whole numbers").into()
     });
@@ -112,6 +115,11 @@ pub(crate) fn build(
         )
         .service(resource("/sessions").wrap(auth.clone()).route(web::get().to(sessions::list)))
         .service(resource("/sessions/{id}").wrap(auth).route(web::delete().to(sessions::end)))
+        .configure(|routes| {
+            if serve_web {
+                crate::web::routes(routes);
+            }
+        })
         .default_service(web::to(routes::not_found))
 }
 

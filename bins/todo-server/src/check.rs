@@ -55,6 +55,9 @@ fn describe(settings: &Settings, app_env: &str) -> String {
     line("store.pool_max_size", &settings.store.pool_max_size);
     line("store.timeout_ms", &settings.store.timeout_ms);
     line("metrics.listen_addr", &settings.metrics.listen_addr.as_deref().unwrap_or("off"));
+    let web =
+        settings.web.enabled.map_or("development only", |on| if on { "true" } else { "false" });
+    line("web.enabled", &web);
     out
 }
 

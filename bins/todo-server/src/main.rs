@@ -16,6 +16,7 @@ mod routes;
 mod settings;
 mod startup;
 mod text;
+mod web;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -123,6 +124,7 @@ async fn serve(prepared: startup::Prepared, app_env: &str) -> std::io::Result<()
         frontend_origin: prepared.frontend_origin,
         max_body_bytes: prepared.max_body_bytes,
         require_origin: prepared.require_origin,
+        serve_web: prepared.serve_web,
     };
     // Signal handlers are installed before the address is announced, so a
     // SIGTERM that follows the announcement always drains gracefully.

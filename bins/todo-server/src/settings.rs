@@ -37,6 +37,16 @@ pub(crate) struct Settings {
     pub(crate) login: LoginSection,
     pub(crate) csrf: CsrfSection,
     pub(crate) metrics: MetricsSection,
+    pub(crate) web: WebSection,
+}
+
+/// `[web]`: the browser page of `web/`, embedded in the binary.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct WebSection {
+    /// Serve the page at `/` (`APP__WEB__ENABLED`). Default: only when
+    /// `APP_ENV` is `development`.
+    pub(crate) enabled: Option<bool>,
 }
 
 /// `[metrics]`: the Prometheus endpoint, on a listener of its own.
@@ -344,6 +354,10 @@ mod tests {
     fn environment_file_overrides_defaults() {
         let settings = Settings::load(&config_dir(), "production", &HashMap::new()).unwrap();
         assert_eq!(settings.server.listen_addr, "0.0.0.0:8080");
+        assert_eq!(settings.web.enabled, None, "the page is left to APP_ENV");
+        let env = vars(&[("APP__WEB__ENABLED", "false")]);
+        let settings = Settings::load(&config_dir(), "development", &env).unwrap();
+        assert_eq!(settings.web.enabled, Some(false));
     }
 
     #[test]

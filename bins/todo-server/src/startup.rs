@@ -113,6 +113,7 @@ pub(crate) struct Prepared {
     pub(crate) max_body_bytes: usize,
     pub(crate) require_origin: bool,
     pub(crate) metrics_addr: Option<String>,
+    pub(crate) serve_web: bool,
     pub(crate) state: AppState,
 }
 
@@ -181,6 +182,7 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
         max_body_bytes: settings.server.max_body_bytes,
         require_origin: settings.csrf.require_origin,
         metrics_addr: settings.metrics.listen_addr.clone().filter(|a| !a.trim().is_empty()),
+        serve_web: settings.web.enabled.unwrap_or(development),
         state: AppState {
             tokens: Arc::new(tokens),
             store,
