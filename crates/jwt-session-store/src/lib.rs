@@ -82,7 +82,8 @@ pub use keys::hash_tag;
 pub use memory::{Clock, MemoryStore};
 #[cfg(feature = "redis")]
 pub use redis::{
-    command_error, PoolStatus, RedisConnection, RedisPool, RedisStore, RedisStoreConfig,
+    command_error, LocalCacheConfig, LocalCacheStatus, PoolStatus, RedisConnection, RedisPool,
+    RedisStore, RedisStoreConfig,
 };
 pub use session::{
     AccessGrant, AccessRef, NewSession, ReusePolicy, Rotation, RotationOutcome, SessionInfo,
