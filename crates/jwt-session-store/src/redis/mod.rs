@@ -13,8 +13,8 @@ use crate::keys::UserKeys;
 use crate::{
     AccessRef, NewSession, Rotation, RotationOutcome, SessionInfo, SessionStore, StoreError,
 };
-pub use cache::{LocalCacheConfig, LocalCacheStatus};
 use cache::Lookup;
+pub use cache::{LocalCacheConfig, LocalCacheStatus};
 pub use connection::{command_error, PoolStatus, RedisConnection, RedisPool};
 use tracking::Tracker;
 
