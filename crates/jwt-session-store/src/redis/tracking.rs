@@ -174,6 +174,7 @@ async fn serve(
     };
     let mut beat = tokio::time::interval(every);
     beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut announced = false;
     loop {
         tokio::select! {
             push = pushes.recv() => {
@@ -194,7 +195,10 @@ async fn serve(
                     apply(&t.cache, Some(push))?;
                 }
                 t.cache.renew(sent);
-                set_gauge(true);
+                if !announced {
+                    set_gauge(true);
+                    announced = true;
+                }
             }
         }
     }
