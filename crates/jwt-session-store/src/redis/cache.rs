@@ -180,7 +180,7 @@ impl LiveCache {
     /// Whether `access_key` (of session `session_key`) is known live at `now`.
     pub(crate) fn lookup(&self, access_key: &str, session_key: &str, now: Instant) -> Lookup {
         let state = self.lock();
-        if !state.lease_until.is_some_and(|until| now < until) {
+        if state.lease_until.is_none_or(|until| now >= until) {
             return Lookup::Bypass;
         }
         let until = state.sessions.get(session_key).and_then(|tokens| tokens.get(access_key));

@@ -86,8 +86,9 @@ impl RedisStoreConfig {
 /// for the hot path, a Lua script for each multi-key step, so each is atomic.
 /// All keys of one user share a hash tag (see the crate docs), which keeps the
 /// scripts on one Cluster slot. Keys carry expiries taken from the tokens and
-/// sessions, so they vanish by themselves. Clones share the pool and the
-/// local cache, if configured.
+/// sessions, so they vanish by themselves. With the local cache (see the
+/// crate docs), a cached token's check sends nothing and a miss sends `PTTL`
+/// of both keys in one round trip. Clones share the pool and the local cache.
 #[derive(Clone)]
 pub struct RedisStore {
     pool: RedisPool,
