@@ -203,3 +203,60 @@ async fn logout_all_and_a_deleted_session_on_one_instance_reach_the_others_cache
         assert!(took <= BOUND, "logout/all was seen after {took:?}");
     }
 }
+
+#[tokio::test]
+async fn with_the_cache_on_a_stopped_redis_still_fails_closed_within_the_bound() {
+    let mut redis = RedisServer::start();
+    let addr = redis.addr();
+    let server = ServerProcess::start(&[
+        ("APP_ENV", "development"),
+        ("ACCESS_SECRET", ACCESS),
+        ("REFRESH_SECRET", REFRESH),
+        ("REDIS_ADDR", addr.as_str()),
+        ("APP__STORE__LOCAL_CACHE", "true"),
+        ("APP__STORE__TIMEOUT_MS", "300"),
+        ("APP__METRICS__LISTEN_ADDR", "127.0.0.1:0"),
+    ]);
+    let http = Http::new(&server);
+    let metrics = server.metrics_url();
+    let token = login(&http).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let before = hits(&metrics).await;
+        assert_eq!(call(&http, Method::GET, "/todos", &token).await.0, 200);
+        if hits(&metrics).await > before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never served from the cache");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    redis.stop();
+    let stopped = Instant::now();
+    loop {
+        let (status, body) = call(&http, Method::GET, "/todos", &token).await;
+        match status {
+            200 => assert!(stopped.elapsed() < BOUND, "served from the cache past the bound"),
+            503 => break,
+            other => panic!("{other} {body:?} while Redis is down"),
+        }
+    }
+    for _ in 0..3 {
+        assert_eq!(call(&http, Method::GET, "/todos", &token).await.0, 503);
+    }
+
+    // The restarted Redis is empty: the token is gone, and the cache knows.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = call(&http, Method::GET, "/todos", &token).await;
+        match status {
+            401 => break,
+            503 => assert!(Instant::now() < deadline, "no recovery"),
+            other => panic!("{other} {body:?} after the restart"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let fresh = login(&http).await;
+    assert_eq!(call(&http, Method::GET, "/todos", &fresh).await.0, 200);
+}

@@ -94,6 +94,8 @@ impl Drop for Running {
 async fn run(tracker: Weak<Tracker>) {
     let _running = Running(tracker.clone());
     let mut backoff = MIN_BACKOFF;
+    // Warn when tracking goes off, not at every failed retry.
+    let mut warned = false;
     loop {
         let Some((client, prefixes, limit)) =
             tracker.upgrade().map(|t| (t.client.clone(), t.prefixes.clone(), t.timeout))
@@ -106,6 +108,7 @@ async fn run(tracker: Weak<Tracker>) {
                     t.cache.lose(None);
                     tracing::info!("local token cache: invalidation tracking is on");
                 }
+                warned = false;
                 let started = Instant::now();
                 let result = serve(&tracker, conn, pushes, limit).await;
                 if started.elapsed() > MAX_BACKOFF {
@@ -119,11 +122,16 @@ async fn run(tracker: Weak<Tracker>) {
             Err(error) => error,
         };
         let Some(t) = tracker.upgrade() else { return };
-        tracing::warn!(
-            %error,
-            "local token cache: invalidation tracking is off; every check goes to Redis until \
-             it is back"
-        );
+        if warned {
+            tracing::debug!(%error, "local token cache: tracking still off");
+        } else {
+            tracing::warn!(
+                %error,
+                "local token cache: invalidation tracking is off; every check goes to Redis \
+                 until it is back"
+            );
+            warned = true;
+        }
         t.cache.lose(Some(error));
         set_gauge(false);
         drop(t);
