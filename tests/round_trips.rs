@@ -81,3 +81,34 @@ async fn each_request_costs_the_store_the_round_trips_the_benchmarks_report() {
     assert_eq!(http.post("/logout", &json!({}), &jar).await.status, 200);
     assert_cost(&calls(&client), "logout", 1, 1);
 }
+
+#[tokio::test]
+async fn with_the_local_cache_a_hot_token_costs_the_store_nothing_to_check() {
+    let redis = RedisServer::start();
+    let server = ServerProcess::start(&[
+        ("APP_ENV", "development"),
+        ("REDIS_ADDR", &redis.addr()),
+        ("APP__STORE__LOCAL_CACHE", "true"),
+    ]);
+    let http = Http::new(&server);
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut jar = CookieJar::default();
+    jar.store(&http.post("/login", &json!({"username": "user", "password": "pass"}), &jar).await);
+    let todo = json!({"title": "counted"});
+
+    // The first checks go to Redis (tracking starting, then a miss that reads
+    // the keys' lifetimes); once cached, only the todo's own write is left.
+    let mut last = HashMap::new();
+    for _ in 0..50 {
+        reset(&client);
+        assert_eq!(http.post("/todo", &todo, &jar).await.status, 201);
+        last = calls(&client);
+        let checked = ["exists", "pttl"].iter().any(|name| last.contains_key(*name));
+        if !checked {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_cost(&last, "POST /todo with a cached token", 1, 0);
+    assert!(!last.contains_key("pttl"), "the check still reached Redis: {last:?}");
+}

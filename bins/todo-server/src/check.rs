@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use jwt_session_store::SessionStore;
+use std::time::{Duration, Instant};
+
+use jwt_session_store::{AnyStore, RedisStore, SessionStore};
 
 use crate::settings::{Secret, Settings};
 use crate::startup::{self, redact_url, StartError};
@@ -15,6 +17,11 @@ pub(crate) enum CheckError {
     Start(#[from] StartError),
     #[error("the session store does not answer ({store}): {cause}")]
     Unreachable { store: String, cause: String },
+    #[error(
+        "store.local_cache is on but Redis invalidation tracking cannot be set up: {0} (it needs \
+         Redis 6 or later and the CLIENT, HELLO and PING commands)"
+    )]
+    Tracking(String),
 }
 
 /// Validates `settings` as the server would at start-up, then pings the
@@ -26,7 +33,30 @@ pub(crate) async fn run(settings: Settings, app_env: &str) -> Result<String, Che
     if let Err(cause) = prepared.state.store.ping().await {
         return Err(CheckError::Unreachable { store: store_line, cause: chain(&cause) });
     }
-    Ok(format!("{report}configuration ok; the session store answers\n"))
+    let mut cache_line = "";
+    if let AnyStore::Redis(store) = &prepared.state.store {
+        if store.local_cache_status().is_some() {
+            local_cache_tracks(store).await?;
+            cache_line = "; the local token cache tracks invalidations";
+        }
+    }
+    Ok(format!("{report}configuration ok; the session store answers{cache_line}\n"))
+}
+
+/// Waits up to 3 s for the local cache's tracking to be set up.
+async fn local_cache_tracks(store: &RedisStore) -> Result<(), CheckError> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let status = store.local_cache_status();
+        match status {
+            Some(status) if status.tracking => return Ok(()),
+            Some(status) if Instant::now() >= deadline => {
+                let cause = status.last_error.unwrap_or_else(|| "no answer in 3 s".into());
+                return Err(CheckError::Tracking(cause));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
 }
 
 /// The effective configuration, one `key = value` a line, secrets masked.
@@ -54,6 +84,9 @@ fn describe(settings: &Settings, app_env: &str) -> String {
     line("store.key_prefix", &settings.store.key_prefix);
     line("store.pool_max_size", &settings.store.pool_max_size);
     line("store.timeout_ms", &settings.store.timeout_ms);
+    line("store.local_cache", &settings.store.local_cache);
+    line("store.local_cache_max_entries", &settings.store.local_cache_max_entries);
+    line("store.local_cache_max_age_ms", &settings.store.local_cache_max_age_ms);
     line("metrics.listen_addr", &settings.metrics.listen_addr.as_deref().unwrap_or("off"));
     let web =
         settings.web.enabled.map_or("development only", |on| if on { "true" } else { "false" });

@@ -24,6 +24,8 @@ pub(crate) const REFRESHES: &str = "auth_refreshes_total";
 pub(crate) const REVOCATIONS: &str = "auth_session_revocations_total";
 /// Redis connections of the pool, by `state`: `in_use`, `idle`, `max`.
 const POOL_CONNECTIONS: &str = "jwt_session_store_pool_connections";
+/// Tokens in the local cache of live tokens, when it is on.
+const LOCAL_CACHE_ENTRIES: &str = "jwt_session_store_local_cache_entries";
 
 /// Buckets of the latency histograms, in seconds.
 const LATENCY_BUCKETS: [f64; 12] =
@@ -89,6 +91,9 @@ pub(crate) async fn scrape(exporter: web::Data<Exporter>) -> HttpResponse {
         metrics::gauge!(POOL_CONNECTIONS, "state" => "in_use").set(status.in_use() as f64);
         metrics::gauge!(POOL_CONNECTIONS, "state" => "idle").set(status.available as f64);
         metrics::gauge!(POOL_CONNECTIONS, "state" => "max").set(status.max_size as f64);
+        if let Some(cache) = store.local_cache_status() {
+            metrics::gauge!(LOCAL_CACHE_ENTRIES).set(cache.entries as f64);
+        }
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

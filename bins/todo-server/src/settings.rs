@@ -154,6 +154,16 @@ pub(crate) struct StoreSection {
     pub(crate) pool_max_size: usize,
     /// Longest wait for a Redis connection or answer, in milliseconds. Default: 1000.
     pub(crate) timeout_ms: u64,
+    /// Keep a local cache of access tokens known live, kept correct by Redis
+    /// invalidation messages (`APP__STORE__LOCAL_CACHE`). Standalone Redis
+    /// only. Default: false.
+    pub(crate) local_cache: bool,
+    /// Most tokens in the local cache (`APP__STORE__LOCAL_CACHE_MAX_ENTRIES`).
+    /// Default: 100000.
+    pub(crate) local_cache_max_entries: usize,
+    /// Longest time one answer of Redis is trusted by the local cache, in
+    /// milliseconds (`APP__STORE__LOCAL_CACHE_MAX_AGE_MS`). Default: 30000.
+    pub(crate) local_cache_max_age_ms: u64,
 }
 
 impl Default for StoreSection {
@@ -167,6 +177,9 @@ impl Default for StoreSection {
             key_prefix: "todo:".into(),
             pool_max_size: 16,
             timeout_ms: 1000,
+            local_cache: false,
+            local_cache_max_entries: 100_000,
+            local_cache_max_age_ms: 30_000,
         }
     }
 }
@@ -398,6 +411,19 @@ mod tests {
         assert_eq!(settings.store.redis_sentinel_nodes.as_deref(), Some("127.0.0.1:26379"));
         assert_eq!(settings.store.redis_sentinel_master.as_deref(), Some("todo"));
         assert_eq!(settings.metrics.listen_addr.as_deref(), Some("127.0.0.1:9100"));
+    }
+
+    #[test]
+    fn local_cache_keys_come_from_the_environment() {
+        let env = vars(&[
+            ("APP__STORE__LOCAL_CACHE", "true"),
+            ("APP__STORE__LOCAL_CACHE_MAX_ENTRIES", "500"),
+            ("APP__STORE__LOCAL_CACHE_MAX_AGE_MS", "2000"),
+        ]);
+        let settings = Settings::load(&config_dir(), "none", &env).unwrap();
+        assert!(settings.store.local_cache);
+        assert_eq!(settings.store.local_cache_max_entries, 500);
+        assert_eq!(settings.store.local_cache_max_age_ms, 2000);
     }
 
     #[test]

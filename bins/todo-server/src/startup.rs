@@ -8,7 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jwt_session_actix::CookiePolicy;
 use jwt_session_store::{
-    AnyStore, MemoryStore, RedisStore, RedisStoreConfig, ReusePolicy, SessionLifetime, StoreError,
+    AnyStore, LocalCacheConfig, MemoryStore, RedisStore, RedisStoreConfig, ReusePolicy,
+    SessionLifetime, StoreError,
 };
 use jwt_session_token::{
     Algorithm, JwsKey, KeySet, TokenError, TokenKeys, TokenService, TokenSettings,
@@ -62,6 +63,17 @@ pub(crate) enum StartError {
          host:port list and the name of the master they watch) or neither"
     )]
     SentinelHalf,
+    #[error(
+        "store.local_cache (APP__STORE__LOCAL_CACHE) needs a standalone Redis (REDIS_URL or \
+         REDIS_ADDR); it cannot yet follow invalidations across a Redis Cluster or a Sentinel \
+         failover: turn it off or use a standalone Redis"
+    )]
+    LocalCacheMode,
+    #[error(
+        "store.local_cache_max_entries (APP__STORE__LOCAL_CACHE_MAX_ENTRIES) and \
+         store.local_cache_max_age_ms (APP__STORE__LOCAL_CACHE_MAX_AGE_MS) must be above 0"
+    )]
+    LocalCacheSize,
 }
 
 /// How sessions live and how refresh tokens rotate.
@@ -301,8 +313,15 @@ fn store(section: &crate::settings::StoreSection) -> Result<(AnyStore, AppData),
             "REDIS_ADDR, REDIS_URL and REDIS_CLUSTER_NODES are not set: using the embedded \
              store; sessions end when this process does and are not shared with other instances"
         );
+        if section.local_cache {
+            tracing::warn!(
+                "store.local_cache is ignored with the embedded store: it answers every check \
+                 in memory already"
+            );
+        }
         return Ok((AnyStore::Memory(MemoryStore::new()), AppData::Memory(MemoryData::default())));
     };
+    let local_cache = local_cache(section, cluster || sentinel_master.is_some())?;
     let config = RedisStoreConfig {
         url,
         cluster,
@@ -310,6 +329,7 @@ fn store(section: &crate::settings::StoreSection) -> Result<(AnyStore, AppData),
         key_prefix: section.key_prefix.clone(),
         pool_max_size: section.pool_max_size,
         timeout_ms: section.timeout_ms,
+        local_cache: local_cache.clone(),
     };
     let store = RedisStore::new(&config).map_err(StartError::Store)?;
     let redacted: Vec<String> = config.url.split(',').map(redact_url).collect();
@@ -317,10 +337,33 @@ fn store(section: &crate::settings::StoreSection) -> Result<(AnyStore, AppData),
         redis = %redacted.join(","),
         cluster,
         sentinel_master = sentinel_master.as_deref().unwrap_or("-"),
+        local_cache = local_cache.is_some(),
         "using the Redis store"
     );
     let data = AppData::Redis(RedisData::new(store.pool().clone(), &section.key_prefix));
     Ok((AnyStore::Redis(store), data))
+}
+
+/// The local cache settings, if it is on; refused where it cannot be kept
+/// correct.
+fn local_cache(
+    section: &crate::settings::StoreSection,
+    cluster_or_sentinel: bool,
+) -> Result<Option<LocalCacheConfig>, StartError> {
+    if !section.local_cache {
+        return Ok(None);
+    }
+    if cluster_or_sentinel {
+        return Err(StartError::LocalCacheMode);
+    }
+    if section.local_cache_max_entries == 0 || section.local_cache_max_age_ms == 0 {
+        return Err(StartError::LocalCacheSize);
+    }
+    Ok(Some(LocalCacheConfig {
+        max_entries: section.local_cache_max_entries,
+        max_age_ms: section.local_cache_max_age_ms,
+        ..LocalCacheConfig::default()
+    }))
 }
 
 /// The URL without its password, for logs.
@@ -435,6 +478,39 @@ mod tests {
         {
             assert!(check_origin(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_local_cache_is_refused_with_cluster_or_sentinel() {
+        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        settings.store.local_cache = true;
+        settings.store.redis_cluster_nodes = Some("127.0.0.1:7000".into());
+        let err = prepare(settings, "production").unwrap_err();
+        assert!(err.to_string().contains("APP__STORE__LOCAL_CACHE"), "{err}");
+
+        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        settings.store.local_cache = true;
+        settings.store.redis_sentinel_nodes = Some("127.0.0.1:26379".into());
+        settings.store.redis_sentinel_master = Some("todo".into());
+        assert!(matches!(prepare(settings, "production"), Err(StartError::LocalCacheMode)));
+    }
+
+    #[test]
+    fn an_empty_local_cache_is_refused_naming_the_keys() {
+        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        settings.store.local_cache = true;
+        settings.store.redis_addr = Some("127.0.0.1:6379".into());
+        settings.store.local_cache_max_entries = 0;
+        let err = prepare(settings, "production").unwrap_err();
+        assert!(err.to_string().contains("APP__STORE__LOCAL_CACHE_MAX_ENTRIES"), "{err}");
+    }
+
+    #[test]
+    fn the_local_cache_is_ignored_with_the_embedded_store() {
+        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        settings.store.local_cache = true;
+        let prepared = prepare(settings, "production").unwrap();
+        assert_eq!(prepared.state.store.backend(), "memory");
     }
 
     #[test]

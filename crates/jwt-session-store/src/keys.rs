@@ -45,6 +45,13 @@ impl UserKeys {
     pub(crate) fn index(&self) -> &str {
         &self.index
     }
+
+    /// The prefixes of every access key and every session key, whose
+    /// changes the local cache follows.
+    #[cfg(feature = "redis")]
+    pub(crate) fn tracked_prefixes(prefix: &str) -> Vec<String> {
+        vec![format!("{prefix}access:"), format!("{prefix}session:")]
+    }
 }
 
 /// `{value}`, a Redis Cluster hash tag that is exactly `value`: braces and

@@ -64,6 +64,60 @@
 //!
 //! Errors never mean "revoked": [`StoreError`] says the store could not
 //! answer, and a caller must then refuse the request.
+//!
+//! # Local cache of live tokens
+//!
+//! [`RedisStoreConfig::with_local_cache`] makes a [`RedisStore`] keep the
+//! access tokens it has recently found live in memory, so that checking a hot
+//! token sends no Redis command at all, while a revocation made by any
+//! process sharing the Redis is still seen within a stated bound
+//! ([`LocalCacheConfig::max_staleness_ms`], 100 ms by default):
+//!
+//! ```no_run
+//! use jwt_session_store::{LocalCacheConfig, RedisStore, RedisStoreConfig};
+//!
+//! # async fn run() -> Result<(), jwt_session_store::StoreError> {
+//! let config = RedisStoreConfig::new("redis://127.0.0.1:6379/")
+//!     .with_local_cache(LocalCacheConfig::default());
+//! let store = RedisStore::new(&config)?; // within a Tokio runtime
+//! println!("{:?}", store.local_cache_status());
+//! # Ok(()) }
+//! ```
+//!
+//! - **What is cached**: only "this access token and its session are live",
+//!   until the earlier expiry of the two keys in Redis (read with `PTTL` in
+//!   the same round trip as the check) and at most
+//!   [`LocalCacheConfig::max_age_ms`]. A "not live" answer is never cached,
+//!   and every other operation goes to Redis.
+//! - **Invalidation**: the store opens one RESP3 connection of its own and
+//!   turns on `CLIENT TRACKING ON BCAST` for the prefixes of access and
+//!   session keys, so Redis pushes the name of every such key that changes
+//!   (written, deleted, expired, evicted, or all of them on `FLUSHALL`) and
+//!   the cached token goes. Revocations made through this store also drop
+//!   their entries before returning.
+//! - **The race with a concurrent revocation**: a check that misses records
+//!   the invalidation counters of both its keys (keys are spread over 64
+//!   counters) before asking Redis and caches the answer only if neither
+//!   moved and tracking was not lost meanwhile. A revocation that lands after
+//!   Redis answered is then either already applied (the counter moved, so
+//!   nothing is cached) or still to come (and evicts the entry).
+//! - **The bound**: a `PING` goes over the tracking connection every half
+//!   of `max_staleness_ms`. Redis sends every invalidation before the answer
+//!   to a later command on that connection, so once the answer to a `PING`
+//!   sent at `t` is in and the pushes before it are applied, the cache holds
+//!   nothing Redis had revoked before `t`. The cache is used only until
+//!   `t + max_staleness_ms`: a lost message, a hung Redis or a connection
+//!   that died silently lets a revoked token through for at most that long.
+//! - **Failure modes**: until tracking is set up, and whenever its connection
+//!   fails or a heartbeat is not answered, the cache is emptied and bypassed
+//!   (every check is one `EXISTS`, as without the cache), and tracking is set
+//!   up again with backoff (50 ms to 2 s). A Redis that does not answer still
+//!   yields [`StoreError`], never a cached "live" past the bound.
+//! - **Modes**: standalone Redis only; [`RedisStore::new`] refuses the cache
+//!   with Cluster or Sentinel, where tracking would have to follow every
+//!   master and every failover. The [`MemoryStore`] needs no cache.
+//! - **Cost**: one connection and `2000 / max_staleness_ms` `PING`s a second;
+//!   every process receives every change to access and session keys.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -82,7 +136,8 @@ pub use keys::hash_tag;
 pub use memory::{Clock, MemoryStore};
 #[cfg(feature = "redis")]
 pub use redis::{
-    command_error, PoolStatus, RedisConnection, RedisPool, RedisStore, RedisStoreConfig,
+    command_error, LocalCacheConfig, LocalCacheStatus, PoolStatus, RedisConnection, RedisPool,
+    RedisStore, RedisStoreConfig,
 };
 pub use session::{
     AccessGrant, AccessRef, NewSession, ReusePolicy, Rotation, RotationOutcome, SessionInfo,

@@ -12,7 +12,7 @@ use crate::{AccessRef, NewSession, Rotation, RotationOutcome, SessionInfo, Store
 ///
 /// "Not there" is `Ok(false)` or an empty answer, never an error; an error
 /// means the store could not say, and callers must fail closed. Every method
-/// is one round trip to the backend. Implementors write `async fn`; the
+/// is at most one round trip to the backend. Implementors write `async fn`; the
 /// futures must be `Send`.
 pub trait SessionStore: Send + Sync {
     /// Starts a session with its first access token and refresh token.

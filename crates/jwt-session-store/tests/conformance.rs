@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jwt_session_store::{
-    AccessGrant, AccessRef, AnyStore, MemoryStore, NewSession, RedisStore, RedisStoreConfig,
-    ReusePolicy, Rotation, RotationOutcome, SessionLifetime, SessionStore, StoreError,
+    AccessGrant, AccessRef, AnyStore, LocalCacheConfig, MemoryStore, NewSession, RedisStore,
+    RedisStoreConfig, ReusePolicy, Rotation, RotationOutcome, SessionLifetime, SessionStore,
+    StoreError,
 };
 use jwt_session_testkit::{RedisCluster, RedisServer};
 use jwt_session_token::{new_id, unix_now};
@@ -30,6 +31,27 @@ fn redis() -> Backend {
     let server = RedisServer::start();
     let store = RedisStore::new(&RedisStoreConfig::new(server.url())).unwrap();
     Backend { store: AnyStore::Redis(store), _redis: Some(server), _cluster: None }
+}
+
+/// Standalone Redis with the local cache of live tokens on; the cases run
+/// once tracking is up, so hits are served from the cache.
+fn redis_cached() -> Backend {
+    let server = RedisServer::start();
+    let config = RedisStoreConfig::new(server.url()).with_local_cache(LocalCacheConfig::default());
+    let store = RedisStore::new(&config).unwrap();
+    Backend { store: AnyStore::Redis(store), _redis: Some(server), _cluster: None }
+}
+
+impl Backend {
+    /// Waits until a local cache, if any, is in use.
+    async fn ready(&self) {
+        let AnyStore::Redis(store) = &self.store else { return };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.local_cache_status().is_some_and(|status| !status.tracking) {
+            assert!(std::time::Instant::now() < deadline, "tracking never started");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 fn cluster() -> Backend {
@@ -341,6 +363,7 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
                     let backend = super::$backend();
+                    backend.ready().await;
                     super::cases::$case(&backend.store).await;
                 }
             )*
@@ -352,6 +375,7 @@ macro_rules! all_backends {
     ($($case:ident),* $(,)?) => {
         conformance!(memory: $($case),*);
         conformance!(redis: $($case),*);
+        conformance!(redis_cached: $($case),*);
         conformance!(cluster: $($case),*);
     };
 }
