@@ -14,6 +14,11 @@ test *ARGS:
 load *ARGS:
     ./scripts/load {{ARGS}}
 
+# Criterion benchmarks of the token crate beside jsonwebtoken and the HS256
+# floor; writes docs/bench-tokens.md (`just bench-tokens --runs 3`).
+bench-tokens *ARGS:
+    ./scripts/bench-tokens {{ARGS}}
+
 # Formatting and lints, as CI checks them.
 lint:
     cargo fmt --all --check

@@ -9,6 +9,9 @@
 //!   - `jsonwebtoken`: the `jsonwebtoken` crate (RustCrypto backend) with
 //!     the same claim checks (`exp` with the same leeway, `iss`, `aud`) and
 //!     the same claims struct;
+//!   - for RS256, ES256 and EdDSA, `signature_only`: OpenSSL checking the
+//!     signature alone (the JOSE `r || s` turned into DER for ES256) with a
+//!     key parsed once, as the lower bound of any verify path on OpenSSL;
 //!   - for HS256 only, the floors: splitting the token, base64url-decoding
 //!     its three parts, HMAC-SHA256 over the signing input, a constant-time
 //!     compare and serde parsing the claims into the same struct, nothing
@@ -64,6 +67,8 @@ struct Case {
     alg: Algorithm,
     service: TokenService,
     token: String,
+    /// The public key as PEM (empty for HS256).
+    pem: String,
     josekit: Box<dyn JwsVerifier>,
     jwt_key: jsonwebtoken::DecodingKey,
     jwt_alg: jsonwebtoken::Algorithm,
@@ -83,6 +88,7 @@ fn access_key(alg: Algorithm) -> JwsKey {
 fn case(alg: Algorithm) -> Case {
     let key = access_key(alg);
     let pem = key.public_key_pem();
+    let public_pem = pem.clone().unwrap_or_default();
     let (josekit, jwt_key, jwt_alg): (Box<dyn JwsVerifier>, _, _) = match alg {
         Algorithm::Hs256 => (
             Box::new(HS256.verifier_from_bytes(SECRET).unwrap()),
@@ -119,7 +125,7 @@ fn case(alg: Algorithm) -> Case {
     let keys = TokenKeys::from_key_sets(KeySet::new(key).unwrap(), refresh).unwrap();
     let service = TokenService::new(settings(), keys).unwrap();
     let token = service.issue_pair(SUBJECT, &new_id()).unwrap().access.token;
-    Case { alg, service, token, josekit, jwt_key, jwt_alg }
+    Case { alg, service, token, pem: public_pem, josekit, jwt_key, jwt_alg }
 }
 
 fn jwt_validation(alg: jsonwebtoken::Algorithm) -> jsonwebtoken::Validation {
@@ -180,6 +186,8 @@ fn verify_access(c: &mut Criterion) {
         group.bench_function("josekit", |b| b.iter(|| josekit_verify(black_box(&case))));
         if alg == Algorithm::Hs256 {
             floors(&mut group, &case.token);
+        } else {
+            signature_only(&mut group, &case);
         }
         group.finish();
     }
@@ -234,6 +242,52 @@ fn floors(
     });
     group.bench_function("floor_openssl", |b| {
         b.iter(|| check(black_box(token), &|input| openssl_hmac(input)))
+    });
+}
+
+/// OpenSSL checking the signature alone, with the public key parsed once.
+fn signature_only(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    case: &Case,
+) {
+    use openssl::ecdsa::EcdsaSig;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::sign::Verifier;
+
+    let (signing_input, signature) = case.token.rsplit_once('.').unwrap();
+    let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let key = PKey::public_key_from_pem(case.pem.as_bytes()).unwrap();
+    let alg = case.alg;
+    let check = |signing_input: &str, signature: &[u8]| -> bool {
+        match alg {
+            Algorithm::EdDsa => Verifier::new_without_digest(&key)
+                .unwrap()
+                .verify_oneshot(signature, signing_input.as_bytes())
+                .unwrap(),
+            Algorithm::Es256 => {
+                let (r, s) = signature.split_at(32);
+                let der = EcdsaSig::from_private_components(
+                    openssl::bn::BigNum::from_slice(r).unwrap(),
+                    openssl::bn::BigNum::from_slice(s).unwrap(),
+                )
+                .unwrap()
+                .to_der()
+                .unwrap();
+                let mut verifier = Verifier::new(MessageDigest::sha256(), &key).unwrap();
+                verifier.update(signing_input.as_bytes()).unwrap();
+                verifier.verify(&der).unwrap()
+            }
+            _ => {
+                let mut verifier = Verifier::new(MessageDigest::sha256(), &key).unwrap();
+                verifier.update(signing_input.as_bytes()).unwrap();
+                verifier.verify(signature).unwrap()
+            }
+        }
+    };
+    assert!(check(signing_input, &signature));
+    group.bench_function("signature_only", |b| {
+        b.iter(|| assert!(check(black_box(signing_input), black_box(&signature))))
     });
 }
 
