@@ -73,36 +73,21 @@ pub(crate) fn decode_text(part: &str, what: &'static str) -> Result<Vec<u8>, Tok
 }
 
 /// The longest signature decoded without a heap allocation: RSA 4096.
-const STACK_SIGNATURE_BYTES: usize = 512;
+pub(crate) const STACK_SIGNATURE_BYTES: usize = 512;
 
-/// A decoded signature: on the stack when it fits, else on the heap.
-// The large variant is the point: it lives on the verifier's stack for one
-// call, in place of a heap allocation.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Signature {
-    Stack { bytes: [u8; STACK_SIGNATURE_BYTES], len: usize },
-    Heap(Vec<u8>),
-}
-
-impl Signature {
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        match self {
-            Self::Stack { bytes, len } => &bytes[..*len],
-            Self::Heap(bytes) => bytes,
-        }
-    }
-}
-
-/// Decodes a part as [`decode`] does, without allocating when its bytes
-/// fit [`STACK_SIGNATURE_BYTES`].
-pub(crate) fn decode_signature(part: &str, what: &'static str) -> Result<Signature, TokenError> {
+/// Decodes a part as [`decode`] does, into `buffer` when its bytes fit
+/// (the caller's stack, so no allocation), else onto the heap.
+pub(crate) fn decode_signature<'b>(
+    part: &str,
+    what: &'static str,
+    buffer: &'b mut [u8; STACK_SIGNATURE_BYTES],
+) -> Result<Cow<'b, [u8]>, TokenError> {
     if part.len() / 4 * 3 + 3 > STACK_SIGNATURE_BYTES {
-        return decode(part, what).map(Signature::Heap);
+        return decode(part, what).map(Cow::Owned);
     }
-    let mut bytes = [0u8; STACK_SIGNATURE_BYTES];
     let len =
-        URL_SAFE_NO_PAD.decode_slice(part, &mut bytes).map_err(|_| TokenError::Malformed(what))?;
-    Ok(Signature::Stack { bytes, len })
+        URL_SAFE_NO_PAD.decode_slice(part, buffer).map_err(|_| TokenError::Malformed(what))?;
+    Ok(Cow::Borrowed(&buffer[..len]))
 }
 
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
@@ -131,4 +116,46 @@ pub(crate) fn sign(
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_decode_alike_on_the_stack_and_on_the_heap() {
+        for len in [0, 1, 32, 64, 256, 383, 384, 385, 512, 513, 1024] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
+            let part = encode(&bytes);
+            let mut buffer = [0u8; STACK_SIGNATURE_BYTES];
+            let decoded = decode_signature(&part, "sig", &mut buffer).unwrap();
+            assert_eq!(&*decoded, bytes.as_slice(), "{len} bytes");
+        }
+        for bad in ["AB=", "AB", "A", "!!!!", "AAA="] {
+            let mut buffer = [0u8; STACK_SIGNATURE_BYTES];
+            let stack = decode_signature(bad, "sig", &mut buffer).is_err();
+            assert_eq!(stack, decode(bad, "sig").is_err(), "{bad}");
+        }
+        let long_bad = format!("{}=", "A".repeat(800));
+        let mut buffer = [0u8; STACK_SIGNATURE_BYTES];
+        assert!(decode_signature(&long_bad, "sig", &mut buffer).is_err());
+    }
+
+    #[test]
+    fn split_finds_three_parts_or_names_the_problem() {
+        let parts = split("h.p.s").unwrap();
+        assert_eq!((parts.header, parts.payload, parts.signature), ("h", "p", "s"));
+        assert_eq!(parts.signing_input, "h.p");
+        let parts = split("..").unwrap();
+        assert_eq!((parts.header, parts.payload, parts.signature), ("", "", ""));
+        for bad in ["", "h", "h.p", "h.p.s.x", "h..p.s", ".p.s.x.y.z"] {
+            assert!(
+                matches!(split(bad), Err(TokenError::Malformed(m)) if m.starts_with("expected")),
+                "{bad}"
+            );
+        }
+        assert!(
+            matches!(split("a.b.c.d.e"), Err(TokenError::Malformed(m)) if m.starts_with("five"))
+        );
+    }
 }

@@ -173,8 +173,10 @@ fn check_signed(
         }
     }
 
-    let signature = compact::decode_signature(parts.signature, "signature is not base64url")?;
-    key.verify(parts.signing_input.as_bytes(), signature.as_slice())?;
+    let mut buffer = [0u8; compact::STACK_SIGNATURE_BYTES];
+    let signature =
+        compact::decode_signature(parts.signature, "signature is not base64url", &mut buffer)?;
+    key.verify(parts.signing_input.as_bytes(), &signature)?;
 
     compact::decode_text(parts.payload, "claims are not a base64url JSON object")
 }
