@@ -20,6 +20,11 @@ load *ARGS:
 bench *ARGS:
     ./scripts/bench {{ARGS}}
 
+# Criterion benchmarks of the token crate beside jsonwebtoken and the HS256
+# floor alone; writes target/bench/tokens.md (`just bench-tokens --runs 3`).
+bench-tokens *ARGS:
+    ./scripts/bench-tokens {{ARGS}}
+
 # Formatting and lints, as CI checks them.
 lint:
     cargo fmt --all --check

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Renders the load benchmark's results into docs/BENCHMARKS.md and the chart.
+"""Renders the benchmarks' results into docs/BENCHMARKS.md and its chart.
 
-Reads target/bench/load.json (from scripts/bench_load.py) and replaces what
-lies between the `<!-- load:begin -->` and `<!-- load:end -->` marks of
-docs/BENCHMARKS.md; the prose around the marks is written by hand. The chart
-(throughput and p99 latency of the ceiling and of the protected route with the
-local cache off and on) goes to docs/benchmarks-load.svg.
+Replaces what lies between the `<!-- tokens:begin/end -->` marks with the
+report of scripts/bench-tokens (--tokens), and what lies between the
+`<!-- load:begin/end -->` marks with tables made from the results of
+scripts/bench_load.py (--load); the prose around the marks is written by
+hand. The chart (throughput and p99 latency of the ceiling and of the
+protected route with the local cache off and on) goes to
+docs/benchmarks-load.svg.
 """
 
 from __future__ import annotations
@@ -140,21 +142,38 @@ def chart(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def tokens_block(report: str) -> str:
+    """scripts/bench-tokens' report without its title, one heading level down."""
+    lines = report.strip().splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join("#" + line if line.startswith("## ") else line for line in lines).strip()
+
+
+def replace_marked(text: str, mark: str, block: str, doc: Path) -> str:
+    pattern = re.compile(rf"(<!-- {mark}:begin -->\n).*?(<!-- {mark}:end -->)", re.S)
+    if not pattern.search(text):
+        sys.exit(f"bench_report: {doc} has no <!-- {mark}:begin/end --> marks")
+    return pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--load", type=Path, default=ROOT / "target" / "bench" / "load.json")
+    parser.add_argument("--load", type=Path, help="load results (scripts/bench_load.py)")
+    parser.add_argument("--tokens", type=Path, help="token report (scripts/bench-tokens)")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--chart", type=Path, default=ROOT / "docs" / "benchmarks-load.svg")
     options = parser.parse_args()
-    results = json.loads(options.load.read_text())
-    chart(results, options.chart)
     text = options.doc.read_text()
-    block = render(results, options.chart.name)
-    pattern = re.compile(r"(<!-- load:begin -->\n).*?(<!-- load:end -->)", re.S)
-    if not pattern.search(text):
-        sys.exit(f"bench_report: {options.doc} has no <!-- load:begin/end --> marks")
-    options.doc.write_text(pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text))
-    print(f"bench_report: wrote {options.doc} and {options.chart}", file=sys.stderr)
+    if options.tokens:
+        text = replace_marked(text, "tokens", tokens_block(options.tokens.read_text()),
+                              options.doc)
+    if options.load:
+        results = json.loads(options.load.read_text())
+        chart(results, options.chart)
+        text = replace_marked(text, "load", render(results, options.chart.name), options.doc)
+    options.doc.write_text(text)
+    print(f"bench_report: wrote {options.doc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

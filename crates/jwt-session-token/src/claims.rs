@@ -1,3 +1,6 @@
+use std::fmt;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{check_exp, check_not_before};
@@ -57,12 +60,41 @@ pub(crate) struct UncheckedClaims {
     exp: Option<u64>,
 }
 
-/// `aud` may be one string or an array of strings (RFC 7519, section 4.1.3).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
+/// `aud` may be one string or an array of strings (RFC 7519, section 4.1.3);
+/// either way it is read into a list. (A hand-written visitor rather than an
+/// untagged enum, which would first copy the value into a buffer.)
+struct Audience(Vec<String>);
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrMany;
+
+        impl<'de> Visitor<'de> for OneOrMany {
+            type Value = Audience;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, one: &str) -> Result<Audience, E> {
+                Ok(Audience(vec![one.to_owned()]))
+            }
+
+            fn visit_string<E: de::Error>(self, one: String) -> Result<Audience, E> {
+                Ok(Audience(vec![one]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
+                let mut many = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(8));
+                while let Some(one) = seq.next_element::<String>()? {
+                    many.push(one);
+                }
+                Ok(Audience(many))
+            }
+        }
+
+        deserializer.deserialize_any(OneOrMany)
+    }
 }
 
 impl UncheckedClaims {
@@ -83,10 +115,7 @@ impl UncheckedClaims {
         if iss != settings.issuer {
             return Err(TokenError::WrongIssuer);
         }
-        let aud = match self.aud.ok_or(TokenError::MissingClaim("aud"))? {
-            Audience::One(one) => vec![one],
-            Audience::Many(many) => many,
-        };
+        let Audience(aud) = self.aud.ok_or(TokenError::MissingClaim("aud"))?;
         if !aud.contains(&settings.audience) {
             return Err(TokenError::WrongAudience);
         }

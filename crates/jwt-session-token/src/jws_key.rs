@@ -76,8 +76,7 @@ impl JwsKey {
     /// # Errors
     ///
     /// [`TokenError::KeyMismatch`] when `alg` is not HMAC or the secret is a
-    /// PEM block; [`TokenError::WeakKey`] when it is empty;
-    /// [`TokenError::KeyRefused`] if josekit refuses it.
+    /// PEM block; [`TokenError::WeakKey`] when it is empty.
     pub fn hmac_verify_only(alg: Algorithm, secret: &[u8]) -> Result<Self, TokenError> {
         let key = HmacKey::without_minimum_length(alg, secret)?;
         Ok(Self { alg, kid: None, material: Material::Hmac { key, signs: false } })

@@ -1,6 +1,7 @@
 use serde_json::{Map, Value};
 
-use crate::{Jwks, JwsKey, TokenError};
+use crate::keys::header_for;
+use crate::{Jwks, JwsKey, TokenError, TokenKind};
 
 /// JWK members a verifier reads from a fetched or published JWKS; private
 /// members (`d`, `p`, `q`, `k`, ...) are dropped before a key is loaded.
@@ -24,6 +25,10 @@ struct Entry {
     signing: bool,
     /// Seconds since the Unix epoch from which the key no longer verifies.
     retire_at: Option<u64>,
+    /// The encoded protected headers this key writes for access and refresh
+    /// tokens, so a token carrying one byte for byte is known without
+    /// parsing its header (see [`KeySet::known_header`]).
+    headers: [String; 2],
 }
 
 impl KeySet {
@@ -46,7 +51,7 @@ impl KeySet {
 
     pub(crate) fn single(signing: JwsKey) -> Self {
         let signing_ok = signing.can_sign();
-        Self { entries: vec![Entry { key: signing, signing: signing_ok, retire_at: None }] }
+        Self { entries: vec![Entry::new(signing, signing_ok)] }
     }
 
     /// A set that only verifies, for a service that checks tokens another
@@ -82,7 +87,7 @@ impl KeySet {
     /// one has no `kid`; [`TokenError::DuplicateKid`] when the `kid` is taken.
     pub fn add_key(&mut self, key: JwsKey) -> Result<(), TokenError> {
         self.check_kid(&key)?;
-        self.entries.push(Entry { key, signing: false, retire_at: None });
+        self.entries.push(Entry::new(key, false));
         Ok(())
     }
 
@@ -107,7 +112,7 @@ impl KeySet {
             entry.signing = false;
             entry.retire_at = retire_old_at;
         }
-        self.entries.push(Entry { key: signing, signing: true, retire_at: None });
+        self.entries.push(Entry::new(signing, true));
         Ok(())
     }
 
@@ -205,6 +210,24 @@ impl KeySet {
         Ok(&entry.key)
     }
 
+    /// The key whose own header for tokens of `kind` (as this crate writes
+    /// it: `alg`, `typ`, then `kid`) is exactly `encoded_header`, if any.
+    ///
+    /// Such a header decodes to that key's `alg` and `kid` and the `typ` of
+    /// `kind`, and to nothing else, so the verifier can take those values
+    /// without decoding it. A header written any other way (other members,
+    /// order, spacing or escapes) is not recognised and is parsed as usual.
+    pub(crate) fn known_header(&self, encoded_header: &str, kind: TokenKind) -> Option<&JwsKey> {
+        let index = match kind {
+            TokenKind::Access => 0,
+            TokenKind::Refresh => 1,
+        };
+        self.entries
+            .iter()
+            .find(|entry| entry.headers[index] == encoded_header)
+            .map(|entry| &entry.key)
+    }
+
     fn check_kid(&self, key: &JwsKey) -> Result<(), TokenError> {
         if self.entries.is_empty() {
             return Ok(());
@@ -221,6 +244,11 @@ impl KeySet {
 }
 
 impl Entry {
+    fn new(key: JwsKey, signing: bool) -> Self {
+        let headers = TokenKind::ALL.map(|kind| header_for(kind, &key));
+        Self { key, signing, retire_at: None, headers }
+    }
+
     fn is_live(&self, now: u64) -> bool {
         self.retire_at.is_none_or(|retire_at| now < retire_at)
     }

@@ -1,11 +1,8 @@
 use std::fmt;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
-use josekit::jws::alg::hmac::HmacJwsSigner;
-use josekit::jws::{JwsSigner, HS256, HS384, HS512};
-use openssl::hash::MessageDigest;
-use openssl::pkey::{PKey, Private};
-use openssl::sign::Signer;
+use hmac::{Hmac, KeyInit, Mac as _};
+use sha2::{Sha256, Sha384, Sha512};
 use subtle::ConstantTimeEq;
 
 use crate::algorithm::Family;
@@ -18,20 +15,57 @@ pub const MIN_SECRET_BYTES: usize = 32;
 
 /// An HMAC key (HS256, HS384 or HS512), used both to sign and to verify.
 ///
-/// The secret lives only inside OpenSSL's key object, which clears it when
-/// freed; `Debug` never shows it.
+/// The secret is not kept: the key holds the hash states after the padded
+/// secret's inner and outer blocks (RFC 2104), computed once when the key is
+/// built, which every MAC starts from (so each MAC skips those two blocks).
+/// Those states are zeroed when the key is dropped; `Debug` never shows
+/// them.
 pub struct HmacKey {
     alg: Algorithm,
-    mac: Mac,
+    mac: Keyed,
 }
 
-/// What computes the MAC. josekit refuses secrets shorter than the hash, so
-/// the deliberately weak keys of [`JwsKey::hmac_verify_only`] and
-/// [`JwsKey::insecure_weak_hmac`] use OpenSSL's HMAC directly, the same
-/// primitive josekit calls.
-enum Mac {
-    Josekit(HmacJwsSigner),
-    Short { key: PKey<Private>, digest: MessageDigest },
+/// The pre-keyed HMAC state of each hash (RustCrypto `hmac` and `sha2`,
+/// which use the CPU's SHA extensions where it has them).
+#[derive(Clone)]
+enum Keyed {
+    Sha256(Hmac<Sha256>),
+    Sha384(Hmac<Sha384>),
+    Sha512(Hmac<Sha512>),
+}
+
+/// The longest MAC (HS512), in bytes.
+const MAX_MAC_BYTES: usize = 64;
+
+impl Keyed {
+    fn new(alg: Algorithm, secret: &[u8]) -> Self {
+        // HMAC takes keys of any length (longer ones are hashed first), so
+        // `new_from_slice` cannot fail; the length rules are ours, above.
+        let keyed = match alg {
+            Algorithm::Hs384 => Hmac::<Sha384>::new_from_slice(secret).map(Self::Sha384),
+            Algorithm::Hs512 => Hmac::<Sha512>::new_from_slice(secret).map(Self::Sha512),
+            _ => Hmac::<Sha256>::new_from_slice(secret).map(Self::Sha256),
+        };
+        keyed.unwrap_or_else(|_| unreachable!("hmac accepts keys of every length"))
+    }
+
+    /// The MAC of `input` into `out`; returns its length.
+    fn compute(&self, input: &[u8], out: &mut [u8; MAX_MAC_BYTES]) -> usize {
+        fn finish<D: hmac::EagerHash>(mut mac: Hmac<D>, input: &[u8], out: &mut [u8]) -> usize
+        where
+            Hmac<D>: hmac::Mac,
+        {
+            mac.update(input);
+            let tag = mac.finalize().into_bytes();
+            out[..tag.len()].copy_from_slice(&tag);
+            tag.len()
+        }
+        match self {
+            Self::Sha256(mac) => finish(mac.clone(), input, out),
+            Self::Sha384(mac) => finish(mac.clone(), input, out),
+            Self::Sha512(mac) => finish(mac.clone(), input, out),
+        }
+    }
 }
 
 impl HmacKey {
@@ -41,8 +75,7 @@ impl HmacKey {
     ///
     /// [`TokenError::WeakKey`] when the secret is shorter than
     /// [`MIN_SECRET_BYTES`]; [`TokenError::KeyMismatch`] when it is a PEM
-    /// block (a public key is never an HMAC secret);
-    /// [`TokenError::KeyRefused`] if josekit refuses it.
+    /// block (a public key is never an HMAC secret).
     pub fn hs256(secret: &[u8]) -> Result<Self, TokenError> {
         Self::new(Algorithm::Hs256, secret)
     }
@@ -54,7 +87,7 @@ impl HmacKey {
     ///
     /// [`TokenError::KeyMismatch`] when `alg` is not an HMAC algorithm or the
     /// secret is a PEM block; [`TokenError::WeakKey`] when the secret is too
-    /// short; [`TokenError::KeyRefused`] if josekit refuses it.
+    /// short.
     pub fn new(alg: Algorithm, secret: &[u8]) -> Result<Self, TokenError> {
         let Family::Hmac { min_bytes } = alg.family() else {
             return Err(TokenError::KeyMismatch { alg: alg.as_str(), key: "oct" });
@@ -71,7 +104,7 @@ impl HmacKey {
         alg: Algorithm,
         secret: &[u8],
     ) -> Result<Self, TokenError> {
-        let Family::Hmac { min_bytes } = alg.family() else {
+        let Family::Hmac { .. } = alg.family() else {
             return Err(TokenError::KeyMismatch { alg: alg.as_str(), key: "oct" });
         };
         if secret.is_empty() {
@@ -82,21 +115,7 @@ impl HmacKey {
         if secret.trim_ascii_start().starts_with(b"-----BEGIN") {
             return Err(TokenError::KeyMismatch { alg: alg.as_str(), key: "pem-encoded" });
         }
-        if secret.len() < min_bytes {
-            let digest = match alg {
-                Algorithm::Hs384 => MessageDigest::sha384(),
-                Algorithm::Hs512 => MessageDigest::sha512(),
-                _ => MessageDigest::sha256(),
-            };
-            let key = PKey::hmac(secret).map_err(TokenError::KeyParse)?;
-            return Ok(Self { alg, mac: Mac::Short { key, digest } });
-        }
-        let signer = match alg {
-            Algorithm::Hs384 => HS384.signer_from_bytes(secret),
-            Algorithm::Hs512 => HS512.signer_from_bytes(secret),
-            _ => HS256.signer_from_bytes(secret),
-        };
-        Ok(Self { alg, mac: Mac::Josekit(signer.map_err(TokenError::KeyRefused)?) })
+        Ok(Self { alg, mac: Keyed::new(alg, secret) })
     }
 
     /// The JWS `alg` this key is pinned to.
@@ -109,27 +128,17 @@ impl HmacKey {
     }
 
     pub(crate) fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, TokenError> {
-        match &self.mac {
-            Mac::Josekit(signer) => signer.sign(signing_input).map_err(TokenError::Signing),
-            Mac::Short { key, digest } => {
-                let mac = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
-                    let mut signer = Signer::new(*digest, key)?;
-                    signer.update(signing_input)?;
-                    signer.sign_to_vec()
-                };
-                mac().map_err(TokenError::KeyParse)
-            }
-        }
+        let mut out = [0u8; MAX_MAC_BYTES];
+        let len = self.mac.compute(signing_input, &mut out);
+        Ok(out[..len].to_vec())
     }
 
-    /// Checks a MAC in constant time.
-    ///
-    /// josekit's own HMAC verifier compares with `!=`, which returns at the
-    /// first differing byte; so the MAC is recomputed here and compared with
-    /// `subtle`.
+    /// Checks a MAC in constant time: recomputed from the pre-keyed state
+    /// and compared with `subtle` (a MAC of another length is refused).
     pub(crate) fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), TokenError> {
-        let expected = self.sign(signing_input)?;
-        if bool::from(expected.as_slice().ct_eq(signature)) {
+        let mut expected = [0u8; MAX_MAC_BYTES];
+        let len = self.mac.compute(signing_input, &mut expected);
+        if bool::from(expected[..len].ct_eq(signature)) {
             Ok(())
         } else {
             Err(TokenError::BadSignature)
@@ -176,7 +185,7 @@ impl KindKeys {
 
 /// The encoded protected header of tokens of `kind` signed by `key`, with
 /// its fields in a fixed order: `alg`, `typ`, then `kid` when the key has one.
-fn header_for(kind: TokenKind, key: &JwsKey) -> String {
+pub(crate) fn header_for(kind: TokenKind, key: &JwsKey) -> String {
     let mut json = format!(r#"{{"alg":"{}","typ":"{}""#, key.algorithm(), kind.typ());
     if let Some(kid) = key.kid() {
         json.push_str(r#","kid":"#);
@@ -255,6 +264,35 @@ impl TokenKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use josekit::jws::{JwsSigner, HS256, HS384, HS512};
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::sign::Signer;
+
+    #[test]
+    fn macs_equal_those_of_josekit_and_openssl_for_every_hash() {
+        let input = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0";
+        let secret = [0x5au8; 200]; // longer than every block: hashed first
+        for (alg, len) in [(Algorithm::Hs256, 32), (Algorithm::Hs384, 48), (Algorithm::Hs512, 64)] {
+            for secret in [&secret[..len], &secret[..]] {
+                let ours = HmacKey::new(alg, secret).unwrap().sign(input).unwrap();
+                let signer = match alg {
+                    Algorithm::Hs384 => HS384.signer_from_bytes(secret),
+                    Algorithm::Hs512 => HS512.signer_from_bytes(secret),
+                    _ => HS256.signer_from_bytes(secret),
+                };
+                assert_eq!(ours, signer.unwrap().sign(input).unwrap(), "{alg}");
+            }
+        }
+        // A weak (verify-only) key, checked against OpenSSL's HMAC.
+        let weak = HmacKey::without_minimum_length(Algorithm::Hs256, b"my-secret-key").unwrap();
+        let key = PKey::hmac(b"my-secret-key").unwrap();
+        let mut signer = Signer::new(MessageDigest::sha256(), &key).unwrap();
+        signer.update(input).unwrap();
+        let expected = signer.sign_to_vec().unwrap();
+        assert_eq!(weak.sign(input).unwrap(), expected);
+        assert!(weak.verify(input, &expected).is_ok());
+    }
 
     #[test]
     fn secret_shorter_than_32_bytes_is_refused_with_its_length() {

@@ -12,6 +12,9 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
+    /// Both kinds, in the order of their discriminants.
+    pub(crate) const ALL: [TokenKind; 2] = [Self::Access, Self::Refresh];
+
     /// The `typ` header value written for this kind.
     pub const fn typ(self) -> &'static str {
         match self {

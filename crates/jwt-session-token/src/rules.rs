@@ -145,11 +145,13 @@ impl KeySet {
 /// to case, and the `application/` prefix may be left out (RFC 7515,
 /// section 4.1.9).
 pub(crate) fn typ_matches(found: &str, expected: &str) -> bool {
-    let short = |typ: &str| match typ.get(..12) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => typ[12..].to_owned(),
-        _ => typ.to_owned(),
-    };
-    short(found).eq_ignore_ascii_case(&short(expected))
+    fn short(typ: &str) -> &str {
+        match typ.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+            _ => typ,
+        }
+    }
+    short(found).eq_ignore_ascii_case(short(expected))
 }
 
 /// An `exp` at or before `now`, beyond the leeway, has expired.

@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 
 use crate::claims::{Claims, UncheckedClaims, Verified};
@@ -132,7 +134,26 @@ fn check_signed(
 ) -> Result<Vec<u8>, TokenError> {
     let parts = compact::split(token)?;
 
-    let header: Header = compact::decode_json(parts.header, "header is not base64url JSON")?;
+    // A header that is byte for byte one of our keys' own is known without
+    // decoding it; any other is decoded and parsed. Either way the checks
+    // below run on the same values.
+    let decoded;
+    let known = kind.and_then(|kind| Some((kind, keys.known_header(parts.header, kind)?)));
+    let header = match known {
+        Some((kind, key)) => Header {
+            alg: Cow::Borrowed(key.algorithm().as_str()),
+            typ: Some(Cow::Borrowed(kind.typ())),
+            kid: key.kid().map(Cow::Borrowed),
+            crit: false,
+            zip: false,
+            enc: false,
+        },
+        None => {
+            const NOT_JSON: TokenError = TokenError::Malformed("header is not base64url JSON");
+            decoded = compact::decode_text(parts.header, "header is not base64url JSON")?;
+            serde_json::from_slice(&decoded).map_err(|_| NOT_JSON)?
+        }
+    };
     if header.crit {
         return Err(TokenError::UnsupportedHeader("crit"));
     }
@@ -152,7 +173,9 @@ fn check_signed(
         }
     }
 
-    let signature = compact::decode(parts.signature, "signature is not base64url")?;
+    let mut buffer = [0u8; compact::STACK_SIGNATURE_BYTES];
+    let signature =
+        compact::decode_signature(parts.signature, "signature is not base64url", &mut buffer)?;
     key.verify(parts.signing_input.as_bytes(), &signature)?;
 
     compact::decode_text(parts.payload, "claims are not a base64url JSON object")
@@ -479,6 +502,42 @@ mod tests {
         payload.extend_from_slice(b",\"x\":\"\xc3\x28\"}");
         let token = sign(&key, &encode(access_header().to_string().as_bytes()), &payload).unwrap();
         assert!(matches!(verify(&token), Err(TokenError::Malformed(_))), "in the claims");
+    }
+
+    #[test]
+    fn a_header_written_another_way_gets_the_same_checks() {
+        // Our own header is recognised without parsing; these are parsed.
+        let claims = claims_json(json!(NOW + 60));
+        let reordered = json!({"typ": "at+jwt", "alg": "HS256"});
+        assert!(verify(&forge(&reordered, &claims)).is_ok());
+        let upper = json!({"alg": "HS256", "typ": "application/AT+JWT"});
+        assert!(verify(&forge(&upper, &claims)).is_ok());
+        let escaped = encode(br#"{"alg":"HS256","typ":"at+jwt"}"#);
+        let key = JwsKey::from(HmacKey::hs256(ACCESS_SECRET).unwrap());
+        let token = sign(&key, &escaped, claims.to_string().as_bytes()).unwrap();
+        assert!(verify(&token).is_ok());
+
+        let with_kid = json!({"alg": "HS256", "typ": "at+jwt", "kid": "other"});
+        assert!(matches!(verify(&forge(&with_kid, &claims)), Err(TokenError::UnknownKid)));
+        let crit = json!({"typ": "at+jwt", "alg": "HS256", "crit": []});
+        let refused = verify(&forge(&crit, &claims));
+        assert!(matches!(refused, Err(TokenError::UnsupportedHeader("crit"))));
+    }
+
+    #[test]
+    fn a_known_header_of_a_retired_key_is_refused() {
+        let generate = |kid| JwsKey::generate(crate::Algorithm::Hs256).unwrap().with_kid(kid);
+        let access = crate::KeySet::new(generate("old")).unwrap();
+        let refresh = crate::KeySet::new(generate("refresh")).unwrap();
+        let keys = TokenKeys::from_key_sets(access, refresh).unwrap();
+        let tokens = TokenService::new(TokenSettings::new("i", "a"), keys).unwrap();
+        let token = tokens.issue_pair_at("1", "s", NOW).unwrap().access.token;
+        tokens.rotate_key_at(TokenKind::Access, generate("new"), NOW).unwrap();
+
+        // The old key verifies until its last token expires (900 s + 30 s).
+        assert!(tokens.verify_at(&token, TokenKind::Access, NOW + 929).is_ok());
+        let refused = tokens.verify_at(&token, TokenKind::Access, NOW + 930);
+        assert!(matches!(refused, Err(TokenError::UnknownKid)));
     }
 
     #[test]
