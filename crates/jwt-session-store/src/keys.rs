@@ -38,6 +38,11 @@ impl UserKeys {
     }
 
     /// The prefix of the access keys of one session.
+    /// The prefix of every access key of the user.
+    pub(crate) fn access_prefix(&self) -> &str {
+        &self.access_prefix
+    }
+
     pub(crate) fn session_access_prefix(&self, sid: &str) -> String {
         format!("{}{sid}:", self.access_prefix)
     }

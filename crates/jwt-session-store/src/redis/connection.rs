@@ -3,7 +3,7 @@
 //! mapped to [`StoreError`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,29 @@ use crate::StoreError;
 pub struct RedisPool {
     backend: Backend,
     timeout: Duration,
-    shared: Arc<Mutex<Option<Shared>>>,
+    /// One shared connection per slot; a thread uses its own slot, so that
+    /// on a runtime per thread (actix-web's workers) a connection's driver
+    /// runs on the thread that sends on it, with no wake-up across threads.
+    shared: Arc<[Mutex<Option<Shared>>]>,
+}
+
+/// How many connections operations share: one per core, within the pool's
+/// size.
+fn shared_slots(pool_max_size: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    cores.min(pool_max_size).max(1)
+}
+
+/// Each thread's slot number, handed out in the order threads first use one.
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static THREAD_SLOT: usize = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+}
+
+fn lock(slot: &Mutex<Option<Shared>>) -> std::sync::MutexGuard<'_, Option<Shared>> {
+    // Nothing panics while the lock is held; a poisoned one is taken over.
+    slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Numbers the shared connections, so a retired one is never mistaken for
@@ -95,38 +117,42 @@ impl RedisPool {
         Ok(Self {
             backend: Backend::new(config, timeout)?,
             timeout,
-            shared: Arc::new(Mutex::new(None)),
+            shared: (0..shared_slots(config.pool_max_size)).map(|_| Mutex::new(None)).collect(),
         })
     }
 
-    /// The shared connection, lent by the pool when there is none yet.
-    async fn connection(&self) -> Result<(RedisConnection, u64), StoreError> {
+    /// The shared connection, lent by the pool when there is none yet; and
+    /// whether it was shared before this call.
+    async fn connection(&self) -> Result<(RedisConnection, u64, bool), StoreError> {
         if let Some(shared) = self.lock_shared().as_ref() {
-            return Ok((shared.connection.clone(), shared.generation));
+            return Ok((shared.connection.clone(), shared.generation, true));
         }
         let connection = self.backend.get().await?;
         let mut slot = self.lock_shared();
         // Another operation may have put one in while this one waited.
         if let Some(shared) = slot.as_ref() {
-            return Ok((shared.connection.clone(), shared.generation));
+            return Ok((shared.connection.clone(), shared.generation, true));
         }
         let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
         *slot = Some(Shared { connection: connection.clone(), generation });
-        Ok((connection, generation))
+        Ok((connection, generation, false))
     }
 
     /// Stops sharing the connection of `generation`, if it is still the
     /// shared one: the next operation asks the pool, which checks it.
     fn retire(&self, generation: u64) {
-        let mut slot = self.lock_shared();
-        if slot.as_ref().is_some_and(|shared| shared.generation == generation) {
-            *slot = None;
+        for slot in self.shared.iter() {
+            let mut slot = lock(slot);
+            if slot.as_ref().is_some_and(|shared| shared.generation == generation) {
+                *slot = None;
+            }
         }
     }
 
+    /// The calling thread's slot, locked.
     fn lock_shared(&self) -> std::sync::MutexGuard<'_, Option<Shared>> {
-        // Nothing panics while the lock is held; a poisoned one is taken over.
-        self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        let index = THREAD_SLOT.with(|slot| *slot) % self.shared.len();
+        lock(&self.shared[index])
     }
 
     /// Runs one operation with a connection; the whole of it, waiting for the
@@ -141,11 +167,23 @@ impl RedisPool {
         F: FnOnce(RedisConnection) -> Fut,
         Fut: std::future::Future<Output = Result<T, StoreError>>,
     {
+        self.run_once(op).await.0
+    }
+
+    /// One operation on the shared connection, and whether that connection
+    /// had been shared before it (rather than just checked by the pool).
+    async fn run_once<T, F, Fut>(&self, op: F) -> (Result<T, StoreError>, bool)
+    where
+        F: FnOnce(RedisConnection) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
         let started = Instant::now();
         let used = AtomicU64::new(u64::MAX);
+        let reused = AtomicBool::new(false);
         let work = async {
-            let (conn, generation) = self.connection().await?;
+            let (conn, generation, was_shared) = self.connection().await?;
             used.store(generation, Ordering::Relaxed);
+            reused.store(was_shared, Ordering::Relaxed);
             op(conn).await
         };
         let result = match tokio::time::timeout(self.timeout, work).await {
@@ -156,7 +194,7 @@ impl RedisPool {
             self.retire(used.load(Ordering::Relaxed));
         }
         record(started, result.as_ref().err());
-        result
+        (result, reused.load(Ordering::Relaxed))
     }
 
     /// Whether this is a Redis Cluster, where one script reaches only the
@@ -178,9 +216,12 @@ impl RedisPool {
         F: Fn(RedisConnection) -> Fut,
         Fut: std::future::Future<Output = Result<T, StoreError>>,
     {
-        match self.run(&op).await {
-            Err(StoreError::Unavailable(_)) => self.run(&op).await,
-            other => other,
+        match self.run_once(&op).await {
+            // A connection that was shared may have died since its last use:
+            // one more try, on a connection the pool checks first. A fresh
+            // connection's failure is Redis's own, and is final.
+            (Err(StoreError::Unavailable(_)), true) => self.run(&op).await,
+            (result, _) => result,
         }
     }
 

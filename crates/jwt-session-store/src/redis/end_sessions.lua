@@ -1,9 +1,13 @@
--- Ends every session of a user but one.
--- KEYS: the user's session index. ARGV: session key prefix of the user, sid to keep ('' for none).
--- Keys built from ARGV[1] carry the same hash tag, so they share the slot.
+-- Ends every session of a user but one, each with its current access key.
+-- KEYS: the user's session index.
+-- ARGV: session key prefix of the user, sid to keep ('' for none), access
+-- key prefix of the user.
+-- Keys built from ARGV carry the same hash tag, so they share the slot.
 local ended = 0
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if sid ~= ARGV[2] then
+    local at = redis.call('HGET', ARGV[1] .. sid, 'at')
+    if at then redis.call('DEL', ARGV[3] .. sid .. ':' .. at) end
     ended = ended + redis.call('DEL', ARGV[1] .. sid)
     redis.call('ZREM', KEYS[1], sid)
   end

@@ -331,7 +331,7 @@ impl SessionStore for RedisStore {
             .run(|mut conn| async move {
                 // One script on one slot: the session and its index entry.
                 let mut call = self.scripts.end_session.key(keys.session(sid));
-                call.key(keys.index()).arg(sid);
+                call.key(keys.index()).arg(sid).arg(keys.session_access_prefix(sid));
                 let deleted: u32 = call.invoke_async(&mut conn).await.map_err(command_error)?;
                 Ok(deleted == 1)
             })
@@ -347,6 +347,7 @@ impl SessionStore for RedisStore {
             .run(|mut conn| async move {
                 let mut call = self.scripts.end_sessions.prepare_invoke();
                 call.key(keys.index()).arg(keys.session_prefix()).arg(keep.unwrap_or(""));
+                call.arg(keys.access_prefix());
                 call.invoke_async(&mut conn).await.map_err(command_error)
             })
             .await;
