@@ -368,6 +368,38 @@ async fn six_wrong_passwords_are_throttled_with_redis() {
 }
 
 #[tokio::test]
+async fn a_client_throttled_by_its_ip_neither_locks_users_out_nor_stores_junk_names() {
+    let redis = RedisServer::start();
+    let server = start(Some(&redis), &[("APP__LOGIN__MAX_FAILURES_PER_IP", "3")]);
+    let http = Http::new(&server);
+    let jar = CookieJar::default();
+    let junk = "x".repeat(5000);
+
+    for name in ["ghost-1", "ghost-2", junk.as_str()] {
+        let answer =
+            http.post("/login", &json!({"username": name, "password": "wrong"}), &jar).await;
+        assert_eq!(answer.status, 401, "{}", answer.body);
+    }
+    // The IP is spent: these are refused before anything else is counted.
+    for _ in 0..6 {
+        for name in ["user", junk.as_str()] {
+            let answer =
+                http.post("/login", &json!({"username": name, "password": "wrong"}), &jar).await;
+            assert_eq!(answer.status, 429, "{}", answer.body);
+        }
+    }
+
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("*throttle*").query(&mut conn).unwrap();
+    keys.sort();
+    assert_eq!(keys.len(), 3, "the IP and the two valid names only: {keys:?}");
+    assert!(keys.iter().any(|k| k.contains("ip:127.0.0.1")), "{keys:?}");
+    assert!(keys.iter().any(|k| k.contains("user:ghost-1")), "{keys:?}");
+    assert!(keys.iter().any(|k| k.contains("user:ghost-2")), "{keys:?}");
+}
+
+#[tokio::test]
 async fn bearer_401s_carry_an_rfc6750_challenge() {
     let server = start(None, &[]);
     let http = Http::new(&server);

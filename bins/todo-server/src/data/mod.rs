@@ -138,11 +138,18 @@ pub(crate) trait LoginThrottle: Send + Sync {
 /// What a login finds before its password is checked.
 #[derive(Debug)]
 pub(crate) struct LoginStart {
-    /// For each counter: the attempts in its window, this one included, and
-    /// the seconds until the window ends.
-    pub(crate) attempts: [(u64, u64); 2],
-    /// The stored account, if it exists.
+    /// Seconds until the window of the first counter found over its limit
+    /// ends, if one was.
+    pub(crate) throttled_for: Option<u64>,
+    /// The stored account, if it exists (not read when throttled).
     pub(crate) account: Option<Account>,
+}
+
+/// One login-attempt counter and its limit within a window.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Counter<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) limit: u64,
 }
 
 /// The store steps of one login, each in one round trip where the backend
@@ -150,24 +157,31 @@ pub(crate) struct LoginStart {
 /// then the counters' settling after a success (the session itself is
 /// started beside it, by the session store).
 pub(crate) trait LoginSteps: LoginThrottle + UserStore {
-    /// Counts one attempt under each of `counters` (see
-    /// [`LoginThrottle::count_attempt`]) and reads the account of the
-    /// normalised `username`, when there is one to read.
+    /// Counts one attempt under each of `counters` in turn (see
+    /// [`LoginThrottle::count_attempt`]), stopping at the first one over its
+    /// limit: an attempt refused by one counter costs the later ones nothing
+    /// (so a client throttled by its IP cannot lock users out). Unless
+    /// throttled, reads the account of the normalised `username`.
     fn begin_login(
         &self,
-        counters: [&str; 2],
+        counters: &[Counter<'_>],
         window_secs: u64,
         username: Option<&str>,
         now: u64,
     ) -> impl Future<Output = Result<LoginStart, StoreError>> + Send {
         async move {
-            let first = self.count_attempt(counters[0], window_secs, now).await?;
-            let second = self.count_attempt(counters[1], window_secs, now).await?;
+            for counter in counters {
+                let (count, window_left) =
+                    self.count_attempt(counter.key, window_secs, now).await?;
+                if count > counter.limit {
+                    return Ok(LoginStart { throttled_for: Some(window_left), account: None });
+                }
+            }
             let account = match username {
                 Some(username) => self.account(username).await?,
                 None => None,
             };
-            Ok(LoginStart { attempts: [first, second], account })
+            Ok(LoginStart { throttled_for: None, account })
         }
     }
 
@@ -261,7 +275,7 @@ impl LoginThrottle for AppData {
 impl LoginSteps for AppData {
     async fn begin_login(
         &self,
-        counters: [&str; 2],
+        counters: &[Counter<'_>],
         window_secs: u64,
         username: Option<&str>,
         now: u64,

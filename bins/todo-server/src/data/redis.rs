@@ -14,7 +14,7 @@ use jwt_session_store::{command_error, hash_tag as tag, RedisPool, StoreError};
 use redis::Script;
 
 use super::{
-    Account, LoginStart, LoginSteps, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore,
+    Account, Counter, LoginStart, LoginSteps, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore,
     UserStore,
 };
 
@@ -58,12 +58,14 @@ return redis.call('DEL', KEYS[1])
 ";
 
 /// KEYS: `ARGV[2]` attempt counters, then optionally an account; ARGV:
-/// window seconds, number of counters. Counts one attempt under each counter
-/// (a new window starts with its first attempt) and returns the count and the
-/// seconds left in the window of each, then the account's id, username and
-/// password hash when it exists.
+/// window seconds, number of counters, then each counter's limit. Counts one
+/// attempt under each counter in turn (a new window starts with its first
+/// attempt), stopping at the first over its limit. Returns how many were
+/// counted, the count and the seconds left in the window of each, then,
+/// unless one was over its limit, the account's id, username and password
+/// hash when it exists.
 const SCRIPT_COUNT_ATTEMPTS: &str = r"
-local out = {}
+local out = { 0 }
 local counters = tonumber(ARGV[2])
 for i = 1, counters do
   local count = redis.call('INCR', KEYS[i])
@@ -72,8 +74,10 @@ for i = 1, counters do
     redis.call('EXPIRE', KEYS[i], ARGV[1])
     ttl = tonumber(ARGV[1])
   end
+  out[1] = i
   table.insert(out, count)
   table.insert(out, ttl)
+  if count > tonumber(ARGV[2 + i]) then return out end
 end
 local account = KEYS[counters + 1]
 if account then
@@ -296,12 +300,14 @@ fn account_from(
 }
 
 impl RedisData {
-    /// Counts one attempt under each of `counters` and reads the account
+    /// Counts one attempt under each of `counters` (key and limit) in turn,
+    /// stopping at the first over its limit, and then reads the account
     /// under `account_key`, in one script: every key must be in one hash
-    /// slot unless the server is standalone.
+    /// slot unless the server is standalone. Returns the count and window
+    /// left of each counter counted, and the account.
     async fn count_attempts(
         &self,
-        counters: &[String],
+        counters: &[(String, u64)],
         window_secs: u64,
         account_key: Option<String>,
     ) -> Result<(Vec<(u64, u64)>, Option<Account>), StoreError> {
@@ -309,24 +315,26 @@ impl RedisData {
             .pool
             .run(|mut conn| async move {
                 let mut call = self.scripts.count_attempts.prepare_invoke();
-                for key in counters.iter().chain(&account_key) {
+                for key in counters.iter().map(|(key, _)| key).chain(&account_key) {
                     call.key(key);
                 }
                 call.arg(window_secs).arg(counters.len());
+                for (_, limit) in counters {
+                    call.arg(*limit);
+                }
                 call.invoke_async(&mut conn).await.map_err(command_error)
             })
             .await?;
         let unexpected = |e: redis::ParsingError| StoreError::Command(e.to_string().into());
+        let short = || StoreError::Command("short answer from the throttle".into());
         let mut values = values.into_iter();
-        let mut counts = Vec::with_capacity(counters.len());
-        for _ in counters {
-            let (count, ttl): (u64, i64) = match (values.next(), values.next()) {
-                (Some(count), Some(ttl)) => (
-                    redis::from_redis_value(count).map_err(unexpected)?,
-                    redis::from_redis_value(ttl).map_err(unexpected)?,
-                ),
-                _ => return Err(StoreError::Command("short answer from the throttle".into())),
-            };
+        let counted: usize =
+            redis::from_redis_value(values.next().ok_or_else(short)?).map_err(unexpected)?;
+        let mut counts = Vec::with_capacity(counted);
+        for _ in 0..counted.min(counters.len()) {
+            let (count, ttl) = (values.next().ok_or_else(short)?, values.next().ok_or_else(short)?);
+            let count: u64 = redis::from_redis_value(count).map_err(unexpected)?;
+            let ttl: i64 = redis::from_redis_value(ttl).map_err(unexpected)?;
             counts.push((count, u64::try_from(ttl).unwrap_or(window_secs)));
         }
         let mut field = || values.next().and_then(|v| redis::from_redis_value(v).ok());
@@ -356,7 +364,8 @@ impl LoginThrottle for RedisData {
         window_secs: u64,
         _now: u64,
     ) -> Result<(u64, u64), StoreError> {
-        let (counts, _) = self.count_attempts(&[self.throttle_key(key)], window_secs, None).await?;
+        let counter = [(self.throttle_key(key), u64::MAX)];
+        let (counts, _) = self.count_attempts(&counter, window_secs, None).await?;
         counts.first().copied().ok_or_else(|| StoreError::Command("no count".into()))
     }
 
@@ -371,36 +380,40 @@ impl LoginThrottle for RedisData {
 
 /// One script for each step on a standalone (or Sentinel-led) server. A
 /// Cluster keeps the counters and the account in different slots, so there
-/// each key is one command, all sent at once.
+/// each counter is one command in turn, then the account.
 impl LoginSteps for RedisData {
     async fn begin_login(
         &self,
-        counters: [&str; 2],
+        counters: &[Counter<'_>],
         window_secs: u64,
         username: Option<&str>,
         now: u64,
     ) -> Result<LoginStart, StoreError> {
         if self.pool.is_cluster() {
-            let (first, second, account) = tokio::join!(
-                self.count_attempt(counters[0], window_secs, now),
-                self.count_attempt(counters[1], window_secs, now),
-                async {
-                    match username {
-                        Some(username) => self.account(username).await,
-                        None => Ok(None),
-                    }
+            for counter in counters {
+                let (count, window_left) =
+                    self.count_attempt(counter.key, window_secs, now).await?;
+                if count > counter.limit {
+                    return Ok(LoginStart { throttled_for: Some(window_left), account: None });
                 }
-            );
-            return Ok(LoginStart { attempts: [first?, second?], account: account? });
+            }
+            let account = match username {
+                Some(username) => self.account(username).await?,
+                None => None,
+            };
+            return Ok(LoginStart { throttled_for: None, account });
         }
-        let keys = counters.map(|key| self.throttle_key(key));
+        let keys: Vec<(String, u64)> =
+            counters.iter().map(|c| (self.throttle_key(c.key), c.limit)).collect();
         let (counts, account) = self
             .count_attempts(&keys, window_secs, username.map(|name| self.account_key(name)))
             .await?;
-        match counts[..] {
-            [first, second] => Ok(LoginStart { attempts: [first, second], account }),
-            _ => Err(StoreError::Command("short answer from the throttle".into())),
-        }
+        let throttled_for = counts
+            .iter()
+            .zip(counters)
+            .find(|((count, _), counter)| *count > counter.limit)
+            .map(|((_, window_left), _)| *window_left);
+        Ok(LoginStart { throttled_for, account: account.filter(|_| throttled_for.is_none()) })
     }
 
     async fn settle_login(&self, clear: &str, uncount: &str, now: u64) -> Result<(), StoreError> {

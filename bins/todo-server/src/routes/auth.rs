@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{client_ip, with_cleared_cookies, with_pair_cookies};
 use crate::accounts::LoginName;
 use crate::body::{JsonBody, OptionalJsonBody};
-use crate::data::{LoginStart, LoginSteps};
+use crate::data::{Counter, LoginStart, LoginSteps};
 use crate::errors::ApiError;
 use crate::openapi::{ErrorBody, OkBody, Registered, TokenBody};
 use crate::startup::AppState;
@@ -80,34 +80,35 @@ pub(crate) async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req);
     let now = unix_now();
-    let username_key = format!("user:{}", crate::text::fold_username(&body.username));
-    let ip_key = format!("ip:{ip}");
-    // Every attempt counts before its password is checked, so a burst of
-    // concurrent guesses cannot all pass under the limit; a success takes its
-    // count back.
-    let policy = state.login;
-    let limits = [policy.max_failures_per_user, policy.max_failures_per_ip];
     let login_name = state.accounts.login_name(&body.username);
+    let ip_key = format!("ip:{ip}");
+    // A name no account can have gets no counter of its own: only valid,
+    // normalised names (at most 64 characters) become keys.
+    let username_key = match &login_name {
+        LoginName::Demo(account) => Some(format!("user:{}", account.username)),
+        LoginName::Stored(name) => Some(format!("user:{name}")),
+        LoginName::Unknown => None,
+    };
     let stored_name = match &login_name {
         LoginName::Stored(name) => Some(name.as_str()),
         LoginName::Demo(_) | LoginName::Unknown => None,
     };
-    // One round trip: both counters and the account.
-    let LoginStart { attempts, account: stored } = state
-        .data
-        .begin_login([&username_key, &ip_key], policy.window_secs, stored_name, now)
-        .await?;
-    let retry_after_secs = attempts
-        .iter()
-        .zip(limits)
-        .filter(|&(&(count, _), limit)| count > limit)
-        .map(|(&(_, window_left), _)| window_left)
-        .max()
-        .unwrap_or(0);
-    if retry_after_secs > 0 {
+    // Every attempt counts before its password is checked, so a burst of
+    // concurrent guesses cannot all pass under the limit; a success takes its
+    // count back. The IP counts first: an attempt it refuses does not count
+    // against the user, so a throttled client cannot lock accounts out.
+    let policy = state.login;
+    let mut counters = vec![Counter { key: &ip_key, limit: policy.max_failures_per_ip }];
+    if let Some(key) = &username_key {
+        counters.push(Counter { key, limit: policy.max_failures_per_user });
+    }
+    // One round trip: the counters and the account.
+    let LoginStart { throttled_for, account: stored } =
+        state.data.begin_login(&counters, policy.window_secs, stored_name, now).await?;
+    if let Some(retry_after_secs) = throttled_for {
         crate::metrics::login("throttled");
         tracing::warn!(event = "login.throttled", %ip, "login throttled");
-        return Err(ApiError::Throttled { retry_after_secs });
+        return Err(ApiError::Throttled { retry_after_secs: retry_after_secs.max(1) });
     }
 
     let candidate = match login_name {
@@ -134,6 +135,8 @@ pub(crate) async fn login(
         lifetime: state.sessions.lifetime,
     };
     // The second round trip: the counters settle beside the session's start.
+    // A success always has a valid name, so a counter of its own.
+    let username_key = username_key.unwrap_or_default();
     let (settled, started) = tokio::join!(
         state.data.settle_login(&username_key, &ip_key, now),
         state.store.start(&session)
