@@ -15,6 +15,9 @@
   const GENERATION_KEY = 'todo.refresh-generation';
   const USER_KEY = 'todo.username';
   const LOCK_NAME = 'todo.token-refresh';
+  /** The longest wait for a Web Lock before refreshing without one. */
+  const LOCK_WAIT_MS = 5000;
+  const LOCK_TIMEOUT = Symbol('lock wait over');
 
   /** The session is gone: the page shows the login form. */
   class LoggedOut extends Error {}
@@ -72,19 +75,34 @@
    * successor pair within its grace window.
    */
   async function refresh(seen, { force = false } = {}) {
-    if (!navigator.locks?.request) {
+    const unlocked = () => {
       ownRefresh ??= refreshNow().finally(() => {
         ownRefresh = null;
       });
       return ownRefresh;
-    }
-    const outcome = await navigator.locks.request(LOCK_NAME, { ifAvailable: true }, (lock) => {
-      if (!lock) return null;
-      return !force && generation() !== seen ? 'elsewhere' : refreshNow();
-    });
+    };
+    if (!navigator.locks?.request) return unlocked();
+    // Some embedded or headless modes expose Web Locks that never answer:
+    // past LOCK_WAIT_MS the page goes on as if it had none.
+    const outcome = await withinLockWait(
+      navigator.locks.request(LOCK_NAME, { ifAvailable: true }, (lock) => {
+        if (!lock) return null;
+        return !force && generation() !== seen ? 'elsewhere' : refreshNow();
+      }),
+    );
+    if (outcome === LOCK_TIMEOUT) return unlocked();
     if (outcome !== null) return outcome;
-    await navigator.locks.request(LOCK_NAME, () => undefined);
+    await withinLockWait(navigator.locks.request(LOCK_NAME, () => undefined));
     return 'elsewhere';
+  }
+
+  /** `promise`, or LOCK_TIMEOUT if it has not settled within LOCK_WAIT_MS. */
+  function withinLockWait(promise) {
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(LOCK_TIMEOUT), LOCK_WAIT_MS);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   async function refreshNow() {
