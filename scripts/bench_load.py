@@ -5,6 +5,8 @@ Started by `scripts/bench` (or `just bench`), which builds the release binary
 first. Phases, each against the same server and Redis:
 
 - ceiling: GET /healthz, no token, no store;
+- readyz: GET /readyz, no token, one store round trip (PING): a second
+  reference, with the store's share of a request and none of the token's;
 - todo: POST /todo with a Bearer token, through the whole middleware, once
   with the local revocation cache off and once with it on (a second server
   process on the same Redis);
@@ -258,6 +260,10 @@ def per_request(monitor_text: str, name: str, count: int) -> dict:
         if not inside or not match:
             continue
         source, command = match.group(1), match.group(2).lower()
+        if command == "ping":
+            # The local cache's heartbeat on its tracking connection, 20 a
+            # second whatever the traffic: no request sends PING.
+            continue
         target = scripted if source == "lua" else sent
         target[command] = target.get(command, 0) + 1
     return {
@@ -359,6 +365,9 @@ def main() -> None:
         log("phase ceiling")
         run_wrk(server, redis, "ceiling.lua", c, 3, [], measure=False)
         phases["ceiling"] = run_wrk(server, redis, "ceiling.lua", c, d, [])
+        log("phase readyz (one store round trip, no token)")
+        run_wrk(server, redis, "readyz.lua", c, 3, [], measure=False)
+        phases["readyz"] = run_wrk(server, redis, "readyz.lua", c, d, [])
         log("phase todo, cache off")
         run_wrk(server, redis, "todo.lua", c, 3, [str(work / "access.txt")], measure=False)
         phases["todo_cache_off"] = run_wrk(server, redis, "todo.lua", c, d,

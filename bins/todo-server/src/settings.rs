@@ -68,8 +68,10 @@ pub(crate) struct ServerSettings {
     /// (`FRONTEND_ORIGIN`). Default: `http://localhost:5173`.
     pub(crate) frontend_origin: String,
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT. Default: 30.
+    #[serde(deserialize_with = "whole")]
     pub(crate) shutdown_timeout_secs: u64,
     /// Largest request body accepted, in bytes. Default: 16384.
+    #[serde(deserialize_with = "whole")]
     pub(crate) max_body_bytes: usize,
 }
 
@@ -93,12 +95,16 @@ pub(crate) struct TokenSection {
     /// `aud` of every token. Default: `jwt-todo-client`.
     pub(crate) audience: String,
     /// Access token lifetime in seconds. Default: 900.
+    #[serde(deserialize_with = "whole")]
     pub(crate) access_ttl_secs: u64,
     /// Refresh token lifetime in seconds. Default: 604800.
+    #[serde(deserialize_with = "whole")]
     pub(crate) refresh_ttl_secs: u64,
     /// Clock skew tolerated on `exp`, `nbf`, `iat`, in seconds. Default: 30.
+    #[serde(deserialize_with = "whole")]
     pub(crate) leeway_secs: u64,
     /// Longest token accepted, in bytes. Default: 4096.
+    #[serde(deserialize_with = "whole")]
     pub(crate) max_token_bytes: usize,
     /// Algorithm of access tokens: `HS256` (default), `HS384`, `HS512` with
     /// `access_secret`, or `RS256`..`RS512`, `PS256`..`PS512`,
@@ -151,8 +157,10 @@ pub(crate) struct StoreSection {
     /// Prefix of every Redis key. Default: `todo:`.
     pub(crate) key_prefix: String,
     /// Most Redis connections. Default: 16.
+    #[serde(deserialize_with = "whole")]
     pub(crate) pool_max_size: usize,
     /// Longest wait for a Redis connection or answer, in milliseconds. Default: 1000.
+    #[serde(deserialize_with = "whole")]
     pub(crate) timeout_ms: u64,
     /// Keep a local cache of access tokens known live, kept correct by Redis
     /// invalidation messages (`APP__STORE__LOCAL_CACHE`). Standalone Redis
@@ -160,9 +168,11 @@ pub(crate) struct StoreSection {
     pub(crate) local_cache: bool,
     /// Most tokens in the local cache (`APP__STORE__LOCAL_CACHE_MAX_ENTRIES`).
     /// Default: 100000.
+    #[serde(deserialize_with = "whole")]
     pub(crate) local_cache_max_entries: usize,
     /// Longest time one answer of Redis is trusted by the local cache, in
     /// milliseconds (`APP__STORE__LOCAL_CACHE_MAX_AGE_MS`). Default: 30000.
+    #[serde(deserialize_with = "whole")]
     pub(crate) local_cache_max_age_ms: u64,
 }
 
@@ -204,6 +214,7 @@ impl Default for CookieSection {
 pub(crate) struct RefreshSection {
     /// Seconds after a rotation during which the rotated token still gets the
     /// same successor pair (racing tabs, retried requests). Default: 10.
+    #[serde(deserialize_with = "whole")]
     pub(crate) grace_secs: u64,
     /// What a reused refresh token does: `revoke-session` (default),
     /// `revoke-successor` or `alert-only`.
@@ -222,9 +233,11 @@ impl Default for RefreshSection {
 pub(crate) struct SessionSection {
     /// Seconds without a refresh after which a session ends. Default: the
     /// refresh token lifetime.
+    #[serde(deserialize_with = "whole_or_none")]
     pub(crate) idle_ttl_secs: Option<u64>,
     /// Seconds after login at which a session ends whatever happens.
     /// Default: 2592000 (30 days).
+    #[serde(deserialize_with = "whole_or_none")]
     pub(crate) absolute_ttl_secs: Option<u64>,
 }
 
@@ -242,10 +255,13 @@ pub(crate) struct AccountSection {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct LoginSection {
     /// Failures per username within a window before 429. Default: 5.
+    #[serde(deserialize_with = "whole")]
     pub(crate) max_failures_per_user: u64,
     /// Failures per client IP within a window before 429. Default: 50.
+    #[serde(deserialize_with = "whole")]
     pub(crate) max_failures_per_ip: u64,
     /// Length of a throttling window, in seconds. Default: 900.
+    #[serde(deserialize_with = "whole")]
     pub(crate) window_secs: u64,
 }
 
@@ -320,6 +336,81 @@ impl Settings {
     }
 }
 
+/// A whole number for a numeric setting. The `config` crate would round a
+/// fraction (`1.5` to 2) and saturate a number beyond the field's range;
+/// here both are refused, naming the value.
+fn whole<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    let value = deserializer.deserialize_any(WholeNumber)?;
+    T::try_from(value)
+        .map_err(|_| serde::de::Error::custom(format!("{value} is too large for this setting")))
+}
+
+/// As [`whole`], for a setting that may be absent.
+fn whole_or_none<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct MaybeWhole;
+    impl<'de> serde::de::Visitor<'de> for MaybeWhole {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number, or nothing")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(WholeNumber).map(Some)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            WholeNumber.visit_u64(v).map(Some)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            WholeNumber.visit_i64(v).map(Some)
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            WholeNumber.visit_f64(v).map(Some)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            WholeNumber.visit_str(v).map(Some)
+        }
+    }
+    deserializer.deserialize_option(MaybeWhole)
+}
+
+struct WholeNumber;
+
+impl serde::de::Visitor<'_> for WholeNumber {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a whole number")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+        u64::try_from(v).map_err(|_| E::custom(format!("{v} is below 0")))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u64, E> {
+        Err(E::custom(format!("{v} is not a whole number (or is too large)")))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u64, E> {
+        v.trim().parse().map_err(|_| E::custom(format!("{v:?} is not a whole number")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +436,29 @@ mod tests {
         let settings = Settings::load(&config_dir(), "none", &env).unwrap();
         assert_eq!(settings.tokens.access_ttl_secs, 60);
         assert!(!settings.cookies.secure);
+    }
+
+    #[test]
+    fn numbers_must_be_whole_and_in_range_and_errors_name_the_key() {
+        for (name, value) in [
+            ("APP__STORE__LOCAL_CACHE_MAX_ENTRIES", "1.5"),
+            ("APP__STORE__TIMEOUT_MS", "0.5"),
+            ("APP__STORE__TIMEOUT_MS", "99999999999999999999999"),
+            ("APP__LOGIN__WINDOW_SECS", "-1"),
+            ("APP__SESSIONS__IDLE_TTL_SECS", "2.5"),
+            ("APP__TOKENS__ACCESS_TTL_SECS", "ten"),
+        ] {
+            let err = Settings::load(&config_dir(), "none", &vars(&[(name, value)])).unwrap_err();
+            let key = name.trim_start_matches("APP__").replacen("__", ".", 1).to_lowercase();
+            assert!(err.to_string().contains(&key), "{name}={value}: {err}");
+        }
+        let env = vars(&[
+            ("APP__STORE__LOCAL_CACHE_MAX_ENTRIES", "250"),
+            ("APP__SESSIONS__IDLE_TTL_SECS", "3600"),
+        ]);
+        let settings = Settings::load(&config_dir(), "none", &env).unwrap();
+        assert_eq!(settings.store.local_cache_max_entries, 250);
+        assert_eq!(settings.sessions.idle_ttl_secs, Some(3600));
     }
 
     #[test]
