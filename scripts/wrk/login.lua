@@ -3,7 +3,6 @@
 -- more than one attempt in flight and no throttle is reached.
 dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
 local requests = {}
-local next_request = 0
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -14,7 +13,4 @@ function init(args)
   end
 end
 
-function request()
-  next_request = next_request % #requests + 1
-  return requests[next_request]
-end
+request = in_turn(requests)

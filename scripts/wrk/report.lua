@@ -1,5 +1,17 @@
 -- Shared by every bench script: after the run, one line of JSON that
--- scripts/bench_load.py reads (times in microseconds).
+-- scripts/bench_load.py reads (times in microseconds); and a request
+-- function taking prepared requests in turn.
+
+-- A `request` function that answers the entries of `list` in turn, round
+-- and round; `list` may be filled later, by `init`.
+function in_turn(list)
+  local last = 0
+  return function()
+    last = last % #list + 1
+    return list[last]
+  end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -2,7 +2,6 @@
 -- in turn from the file named by the first argument (one token a line).
 dofile(os.getenv("BENCH_WRK_DIR") .. "/report.lua")
 local requests = {}
-local next_request = 0
 
 function init(args)
   for token in io.lines(args[1]) do
@@ -13,7 +12,4 @@ function init(args)
   end
 end
 
-function request()
-  next_request = next_request % #requests + 1
-  return requests[next_request]
-end
+request = in_turn(requests)

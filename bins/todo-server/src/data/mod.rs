@@ -169,20 +169,7 @@ pub(crate) trait LoginSteps: LoginThrottle + UserStore {
         username: Option<&str>,
         now: u64,
     ) -> impl Future<Output = Result<LoginStart, StoreError>> + Send {
-        async move {
-            for counter in counters {
-                let (count, window_left) =
-                    self.count_attempt(counter.key, window_secs, now).await?;
-                if count > counter.limit {
-                    return Ok(LoginStart { throttled_for: Some(window_left), account: None });
-                }
-            }
-            let account = match username {
-                Some(username) => self.account(username).await?,
-                None => None,
-            };
-            Ok(LoginStart { throttled_for: None, account })
-        }
+        begin_login_step_by_step(self, counters, window_secs, username, now)
     }
 
     /// After a successful login: forgets every attempt under `clear` and
@@ -198,6 +185,28 @@ pub(crate) trait LoginSteps: LoginThrottle + UserStore {
             self.uncount_attempt(uncount, now).await
         }
     }
+}
+
+/// [`LoginSteps::begin_login`] one command at a time: each counter in turn,
+/// then the account.
+pub(crate) async fn begin_login_step_by_step<S: LoginThrottle + UserStore + ?Sized>(
+    store: &S,
+    counters: &[Counter<'_>],
+    window_secs: u64,
+    username: Option<&str>,
+    now: u64,
+) -> Result<LoginStart, StoreError> {
+    for counter in counters {
+        let (count, window_left) = store.count_attempt(counter.key, window_secs, now).await?;
+        if count > counter.limit {
+            return Ok(LoginStart { throttled_for: Some(window_left), account: None });
+        }
+    }
+    let account = match username {
+        Some(username) => store.account(username).await?,
+        None => None,
+    };
+    Ok(LoginStart { throttled_for: None, account })
 }
 
 /// The backend chosen by configuration.

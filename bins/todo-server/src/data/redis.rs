@@ -14,8 +14,8 @@ use jwt_session_store::{command_error, hash_tag as tag, RedisPool, StoreError};
 use redis::Script;
 
 use super::{
-    Account, Counter, LoginStart, LoginSteps, LoginThrottle, Todo, TodoChange, TodoPage, TodoStore,
-    UserStore,
+    begin_login_step_by_step, Account, Counter, LoginStart, LoginSteps, LoginThrottle, Todo,
+    TodoChange, TodoPage, TodoStore, UserStore,
 };
 
 const SCRIPT_CREATE_ACCOUNT: &str = r"
@@ -390,18 +390,7 @@ impl LoginSteps for RedisData {
         now: u64,
     ) -> Result<LoginStart, StoreError> {
         if self.pool.is_cluster() {
-            for counter in counters {
-                let (count, window_left) =
-                    self.count_attempt(counter.key, window_secs, now).await?;
-                if count > counter.limit {
-                    return Ok(LoginStart { throttled_for: Some(window_left), account: None });
-                }
-            }
-            let account = match username {
-                Some(username) => self.account(username).await?,
-                None => None,
-            };
-            return Ok(LoginStart { throttled_for: None, account });
+            return begin_login_step_by_step(self, counters, window_secs, username, now).await;
         }
         let keys: Vec<(String, u64)> =
             counters.iter().map(|c| (self.throttle_key(c.key), c.limit)).collect();
