@@ -40,6 +40,7 @@ mod error;
 mod extract;
 mod identity;
 mod middleware;
+mod outage;
 
 pub use cookies::{CookiePolicy, ACCESS_COOKIE, REFRESH_COOKIE};
 pub use csrf::{CrossSiteGuard, CrossSiteGuardMiddleware};
@@ -47,3 +48,4 @@ pub use error::{json_error, AuthError};
 pub use extract::{access_token, bearer_token, single_cookie, TokenSource};
 pub use identity::Authenticated;
 pub use middleware::{error_chain, JwtAuth, JwtAuthMiddleware};
+pub use outage::log_store_failure;

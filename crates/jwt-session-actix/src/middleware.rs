@@ -111,7 +111,8 @@ async fn authenticate<S: SessionStore>(
 }
 
 /// Logs a refusal at the level its cause deserves: routine ones at debug,
-/// suspicious ones at warn, store outages at error. Never the token itself.
+/// suspicious ones at warn, store outages at error (at most one line a second,
+/// see [`log_store_failure`](crate::log_store_failure)). Never the token itself.
 fn log_refusal(req: &ServiceRequest, error: &AuthError) {
     let path = req.path();
     match error {
@@ -124,10 +125,7 @@ fn log_refusal(req: &ServiceRequest, error: &AuthError) {
         AuthError::InvalidToken(cause) => {
             tracing::warn!(path, error = %error, cause = %cause, "suspicious token refused");
         }
-        AuthError::StoreUnavailable(cause) => {
-            let cause = error_chain(cause);
-            tracing::error!(path, error = %cause, "session store unavailable; request refused");
-        }
+        AuthError::StoreUnavailable(cause) => crate::log_store_failure(Some(path), cause),
     }
 }
 
