@@ -200,6 +200,22 @@ async fn cors_allows_the_frontend_origin_with_credentials_only() {
 
     let foreign = preflight("https://evil.example").await;
     assert_eq!(header(&foreign, "access-control-allow-origin"), None);
+    assert_eq!(
+        (foreign.status, &foreign.body),
+        (400, &json!({"error": "cors: origin not allowed"}))
+    );
+
+    let put = http
+        .send(
+            reqwest::Method::OPTIONS,
+            "/todos/1",
+            None,
+            &jar,
+            &[("Origin", origin), ("Access-Control-Request-Method", "PUT")],
+        )
+        .await;
+    assert_eq!((put.status, &put.body), (400, &json!({"error": "cors: method not allowed"})));
+    assert!(header(&put, "x-request-id").is_some());
 }
 
 #[tokio::test]

@@ -75,6 +75,7 @@ async fn redis_outage_answers_503_and_recovery_needs_no_restart() {
     assert_eq!(http.post("/todo", &todo, &jar).await.status, 201);
 
     redis.stop();
+    let outage = Instant::now();
 
     let answer = http.post("/todo", &todo, &jar).await;
     assert_eq!((answer.status, &answer.body), (503, &unavailable), "todo during the outage");
@@ -86,6 +87,21 @@ async fn redis_outage_answers_503_and_recovery_needs_no_restart() {
     let ready = http.send(reqwest::Method::GET, "/readyz", None, &CookieJar::default(), &[]).await;
     assert_eq!(ready.status, 503);
     assert!(server.logs().contains("session store unavailable"), "the outage is not logged");
+    // Every refused request is not an error line of its own: at most one a
+    // second, each counting the ones it stands for.
+    for _ in 0..100 {
+        assert_eq!(http.post("/todo", &todo, &jar).await.status, 503);
+    }
+    let logs = server.logs();
+    let error_lines = logs
+        .lines()
+        .filter(|line| line.contains("ERROR") && line.contains("session store unavailable"))
+        .count();
+    let most = 2 + usize::try_from(outage.elapsed().as_secs()).unwrap();
+    assert!(
+        (1..=most).contains(&error_lines),
+        "{error_lines} error lines, at most {most}:\n{logs}"
+    );
 
     redis.restart();
 

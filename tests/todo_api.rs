@@ -442,6 +442,34 @@ async fn health_limits_and_unknown_routes_answer_json() {
     assert_eq!((not_json.status, &not_json.body), (422, &json!({"error": "invalid json"})));
 }
 
+#[tokio::test]
+async fn a_405_names_the_methods_its_route_takes_in_allow() {
+    let server = start(None, &[]);
+    let http = Http::new(&server);
+    let jar = login(&http, "user", "pass").await;
+    let mut paths: Vec<&str> =
+        ROUTES.iter().filter_map(|r| r.split_once(' ')).map(|r| r.1).collect();
+    paths.dedup();
+    for path in paths {
+        let allowed: Vec<&str> = ROUTES
+            .iter()
+            .filter_map(|r| r.split_once(' '))
+            .filter(|(_, p)| *p == path)
+            .map(|(m, _)| m)
+            .collect();
+        let uri = path.replace("{id}", "9b2f4c1e-0d3a-4e7b-8c55-2a1f6e9d0b73");
+        for method in [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            if allowed.contains(&method.as_str()) {
+                continue;
+            }
+            let answer = http.send(method.clone(), &uri, None, &jar, &[]).await;
+            assert_eq!(answer.status, 405, "{method} {uri}");
+            let allow = answer.headers.get("allow").and_then(|v| v.to_str().ok());
+            assert_eq!(allow, Some(allowed.join(", ").as_str()), "{method} {uri}");
+        }
+    }
+}
+
 /// Every route the server serves, as `METHOD path` in OpenAPI's notation.
 const ROUTES: [&str; 17] = [
     "POST /login",

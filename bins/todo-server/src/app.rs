@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use actix_cors::Cors;
-use actix_web::body::MessageBody;
+use actix_cors::{Cors, CorsError};
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{header, Method};
 use actix_web::{web, App, Error};
-use jwt_session_actix::{CrossSiteGuard, JwtAuth};
+use jwt_session_actix::{json_error, CrossSiteGuard, JwtAuth};
 use tracing::Instrument;
 
 use crate::errors::ApiError;
@@ -79,7 +79,8 @@ pub(crate) fn build(
                 tracing::info!(%method, path, route, status, latency_ms, "request");
                 // The routes and middleware here answer errors as responses,
                 // so every answer carries the id; the header is added here.
-                response.map(|mut res| {
+                response.map(|res| {
+                    let mut res = cors_refusal_as_json(res);
                     if let Ok(value) = HeaderValue::from_str(&request_id) {
                         res.headers_mut().insert(REQUEST_ID.clone(), value);
                     }
@@ -88,39 +89,66 @@ pub(crate) fn build(
             }
             .instrument(span)
         })
-        .service(resource("/login").route(web::post().to(auth::login)))
-        .service(resource("/register").route(web::post().to(auth::register)))
-        .service(resource("/token/refresh").route(web::post().to(auth::refresh)))
-        .service(resource("/healthz").route(web::get().to(routes::healthz)))
-        .service(resource("/readyz").route(web::get().to(routes::readyz)))
-        .service(resource("/openapi.json").route(web::get().to(crate::openapi::openapi_json)))
-        .service(resource("/.well-known/jwks.json").route(web::get().to(routes::jwks)))
-        .service(resource("/todo").wrap(auth.clone()).route(web::post().to(todos::create)))
-        .service(resource("/todos").wrap(auth.clone()).route(web::get().to(todos::list)))
+        .service(resource("/login", "POST").route(web::post().to(auth::login)))
+        .service(resource("/register", "POST").route(web::post().to(auth::register)))
+        .service(resource("/token/refresh", "POST").route(web::post().to(auth::refresh)))
+        .service(resource("/healthz", "GET").route(web::get().to(routes::healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(routes::readyz)))
         .service(
-            resource("/todos/{id}")
+            resource("/openapi.json", "GET").route(web::get().to(crate::openapi::openapi_json)),
+        )
+        .service(resource("/.well-known/jwks.json", "GET").route(web::get().to(routes::jwks)))
+        .service(resource("/todo", "POST").wrap(auth.clone()).route(web::post().to(todos::create)))
+        .service(resource("/todos", "GET").wrap(auth.clone()).route(web::get().to(todos::list)))
+        .service(
+            resource("/todos/{id}", "GET, PATCH, DELETE")
                 .wrap(auth.clone())
                 .route(web::get().to(todos::get))
                 .route(web::patch().to(todos::change))
                 .route(web::delete().to(todos::delete)),
         )
-        .service(resource("/logout").wrap(auth.clone()).route(web::post().to(auth::logout)))
+        .service(resource("/logout", "POST").wrap(auth.clone()).route(web::post().to(auth::logout)))
         .service(
-            resource("/logout/others")
+            resource("/logout/others", "POST")
                 .wrap(auth.clone())
                 .route(web::post().to(sessions::logout_others)),
         )
         .service(
-            resource("/logout/all").wrap(auth.clone()).route(web::post().to(sessions::logout_all)),
+            resource("/logout/all", "POST")
+                .wrap(auth.clone())
+                .route(web::post().to(sessions::logout_all)),
         )
-        .service(resource("/sessions").wrap(auth.clone()).route(web::get().to(sessions::list)))
-        .service(resource("/sessions/{id}").wrap(auth).route(web::delete().to(sessions::end)))
+        .service(
+            resource("/sessions", "GET").wrap(auth.clone()).route(web::get().to(sessions::list)),
+        )
+        .service(
+            resource("/sessions/{id}", "DELETE").wrap(auth).route(web::delete().to(sessions::end)),
+        )
         .configure(|routes| {
             if serve_web {
                 crate::web::routes(routes);
             }
         })
         .default_service(web::to(routes::not_found))
+}
+
+/// actix-cors refuses a preflight (or a request with an unreadable `Origin`)
+/// with a plain-text 400; this gives it the JSON body every other error has.
+fn cors_refusal_as_json<B>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
+    let refusal = res.response().error().and_then(|error| error.as_error::<CorsError>());
+    let message = match refusal {
+        None => return res.map_into_left_body(),
+        Some(CorsError::OriginNotAllowed) => "cors: origin not allowed",
+        Some(CorsError::MethodNotAllowed | CorsError::BadRequestMethod) => {
+            "cors: method not allowed"
+        }
+        Some(CorsError::HeadersNotAllowed | CorsError::BadRequestHeaders) => {
+            "cors: request headers not allowed"
+        }
+        Some(_) => "cors: invalid preflight request",
+    };
+    let status = res.status();
+    res.into_response(json_error(status, message)).map_into_right_body()
 }
 
 /// The header that carries a request's id, in and out.
@@ -145,9 +173,10 @@ fn request_id(headers: &HeaderMap) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }
 
-/// A resource whose other methods answer 405 JSON.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(routes::method_not_allowed))
+/// A resource whose other methods answer 405 JSON, with `allow` (the methods
+/// its routes take) in the `Allow` header.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(routes::method_not_allowed(allow)))
 }
 
 #[cfg(test)]

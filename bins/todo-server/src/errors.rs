@@ -1,9 +1,10 @@
 //! The server's error answers. Every one is JSON `{"error": ...}` built by
 //! `jwt_session_actix::json_error`, as the middleware's are.
 
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use jwt_session_actix::{error_chain as chain, json_error};
+use jwt_session_actix::{error_chain as chain, json_error, log_store_failure};
 use jwt_session_store::StoreError;
 use jwt_session_token::TokenError;
 
@@ -40,8 +41,10 @@ pub(crate) enum ApiError {
     SessionNotFound,
     #[error("not found")]
     NotFound,
+    /// The route exists but not with this method; `allow` lists its methods
+    /// for the `Allow` header (RFC 9110 requires it on a 405).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: &'static str },
     #[error("session store unavailable")]
     Store(#[from] StoreError),
     #[error("token signing failed")]
@@ -64,7 +67,7 @@ impl ResponseError for ApiError {
             | Self::InvalidRefreshToken
             | Self::RefreshRevoked => StatusCode::UNAUTHORIZED,
             Self::NotFound | Self::SessionNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -72,9 +75,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Store(cause) => {
-                tracing::error!(error = %chain(cause), "session store unavailable; request refused");
-            }
+            Self::Store(cause) => log_store_failure(None, cause),
             Self::Signing(cause) => tracing::error!(error = %chain(cause), "cannot sign tokens"),
             Self::Hashing => tracing::error!("password hashing failed"),
             _ => {}
@@ -86,8 +87,10 @@ impl ResponseError for ApiError {
             _ => None,
         };
         if let Some(secs) = retry_after {
-            let value = actix_web::http::header::HeaderValue::from(secs);
-            response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Self::MethodNotAllowed { allow } = self {
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response
     }

@@ -53,7 +53,7 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             web::resource(asset.path)
                 .route(web::get().to(answer))
                 .route(web::head().to(answer))
-                .default_service(web::to(crate::routes::method_not_allowed)),
+                .default_service(web::to(crate::routes::method_not_allowed("GET, HEAD"))),
         );
     }
 }
@@ -117,6 +117,7 @@ mod tests {
             actix_test::call_service(&app, actix_test::TestRequest::post().uri("/").to_request())
                 .await;
         assert_eq!(response.status(), 405);
+        assert_eq!(response.headers().get(header::ALLOW).unwrap(), "GET, HEAD");
     }
 
     #[test]

@@ -48,8 +48,11 @@ pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// A 405 whose `Allow` header lists `allow`, the route's own methods.
+pub(crate) fn method_not_allowed(
+    allow: &'static str,
+) -> impl Fn() -> std::future::Ready<Result<HttpResponse, ApiError>> + Clone + 'static {
+    move || std::future::ready(Err(ApiError::MethodNotAllowed { allow }))
 }
 
 /// Sets both token cookies, each living until its token expires.
