@@ -145,7 +145,7 @@ pub(crate) async fn get(
     (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
     (status = 403, description = "cross-site request refused", body = ErrorBody),
     (status = 404, description = "todo not found (also another user's)", body = ErrorBody),
-    (status = 422, description = "invalid json, or the title is out of its rules", body = ErrorBody),
+    (status = 422, description = "invalid json, neither title nor done given, or the title is out of its rules", body = ErrorBody),
     (status = 503, description = "session store unavailable", body = ErrorBody)),
     security(("cookie" = []), ("bearer" = [])))]
 pub(crate) async fn change(
@@ -155,6 +155,11 @@ pub(crate) async fn change(
     JsonBody(patch): JsonBody<TodoPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = todo_id(&id)?;
+    if patch.title.is_none() && patch.done.is_none() {
+        // Nothing to change: refused, rather than stored as a change that
+        // only moves `updated_at` (a misspelt field lands here too).
+        return Err(ApiError::InvalidField("a change must set title, done or both"));
+    }
     let change = TodoChange {
         title: patch.title.as_deref().map(title).transpose()?,
         done: patch.done,
