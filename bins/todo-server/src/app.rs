@@ -8,7 +8,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{header, Method};
-use actix_web::{web, App, Error};
+use actix_web::{guard, web, App, Error};
 use jwt_session_actix::{json_error, CrossSiteGuard, JwtAuth};
 use tracing::Instrument;
 
@@ -92,18 +92,23 @@ pub(crate) fn build(
         .service(resource("/login", "POST").route(web::post().to(auth::login)))
         .service(resource("/register", "POST").route(web::post().to(auth::register)))
         .service(resource("/token/refresh", "POST").route(web::post().to(auth::refresh)))
-        .service(resource("/healthz", "GET").route(web::get().to(routes::healthz)))
-        .service(resource("/readyz", "GET").route(web::get().to(routes::readyz)))
+        .service(resource("/healthz", "GET, HEAD").route(get_or_head().to(routes::healthz)))
+        .service(resource("/readyz", "GET, HEAD").route(get_or_head().to(routes::readyz)))
         .service(
-            resource("/openapi.json", "GET").route(web::get().to(crate::openapi::openapi_json)),
+            resource("/openapi.json", "GET, HEAD")
+                .route(get_or_head().to(crate::openapi::openapi_json)),
         )
-        .service(resource("/.well-known/jwks.json", "GET").route(web::get().to(routes::jwks)))
-        .service(resource("/todo", "POST").wrap(auth.clone()).route(web::post().to(todos::create)))
-        .service(resource("/todos", "GET").wrap(auth.clone()).route(web::get().to(todos::list)))
         .service(
-            resource("/todos/{id}", "GET, PATCH, DELETE")
+            resource("/.well-known/jwks.json", "GET, HEAD").route(get_or_head().to(routes::jwks)),
+        )
+        .service(resource("/todo", "POST").wrap(auth.clone()).route(web::post().to(todos::create)))
+        .service(
+            resource("/todos", "GET, HEAD").wrap(auth.clone()).route(get_or_head().to(todos::list)),
+        )
+        .service(
+            resource("/todos/{id}", "GET, HEAD, PATCH, DELETE")
                 .wrap(auth.clone())
-                .route(web::get().to(todos::get))
+                .route(get_or_head().to(todos::get))
                 .route(web::patch().to(todos::change))
                 .route(web::delete().to(todos::delete)),
         )
@@ -119,7 +124,9 @@ pub(crate) fn build(
                 .route(web::post().to(sessions::logout_all)),
         )
         .service(
-            resource("/sessions", "GET").wrap(auth.clone()).route(web::get().to(sessions::list)),
+            resource("/sessions", "GET, HEAD")
+                .wrap(auth.clone())
+                .route(get_or_head().to(sessions::list)),
         )
         .service(
             resource("/sessions/{id}", "DELETE").wrap(auth).route(web::delete().to(sessions::end)),
@@ -171,6 +178,12 @@ fn request_id(headers: &HeaderMap) -> String {
         .and_then(|value| value.to_str().ok())
         .filter(valid)
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+/// A route for GET that answers HEAD too, as RFC 9110 asks of every GET
+/// resource; actix-web sends a HEAD answer's headers without its body.
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// A resource whose other methods answer 405 JSON, with `allow` (the methods
