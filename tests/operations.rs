@@ -122,6 +122,40 @@ async fn audit_events_and_request_ids_are_logged_without_tokens() {
     assert!(!logs.contains(token) && !logs.contains("\"pass\""), "a secret was logged");
 }
 
+#[tokio::test]
+async fn requests_that_do_not_parse_get_400_and_no_error_line_by_default() {
+    // An empty RUST_LOG is taken as unset: the default filter applies.
+    let server = ServerProcess::start(&[("APP_ENV", "development"), ("RUST_LOG", "")]);
+    for _ in 0..20 {
+        let answer = e2e::raw::exchange(server.addr(), b"GARBAGE\r\n\r\n");
+        assert!(matches!(answer, e2e::raw::RawAnswer::Response { status: 400, .. }), "{answer:?}");
+    }
+    let http = Http::new(&server);
+    let ready = http.send(reqwest::Method::GET, "/healthz", None, &CookieJar::default(), &[]).await;
+    assert_eq!(ready.status, 200);
+
+    let logs = server.logs();
+    assert!(logs.contains("request"), "the default filter logs requests at info:\n{logs}");
+    assert!(
+        !logs.contains("ERROR"),
+        "a client's malformed request was logged as an error:\n{logs}"
+    );
+}
+
+#[test]
+fn a_log_filter_that_does_not_parse_is_refused_at_start() {
+    let output = Command::new(server_binary())
+        .env_clear()
+        .env("RUST_LOG", "todo_server=loud")
+        .env("APP_CONFIG_DIR", workspace_root().join("config"))
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("RUST_LOG is not a log filter"), "{stderr}");
+}
+
 /// Runs `todo-server --check-config` with only `env`.
 fn check_config(env: &[(&str, &str)]) -> (i32, String, String) {
     let output = Command::new(server_binary())

@@ -211,11 +211,19 @@ impl ShutdownSignals {
     }
 }
 
-/// Logs to stderr at the level of `RUST_LOG` (default `info`): readable text,
-/// or one JSON object a line with `LOG_FORMAT=json`. The request span's
-/// `request_id` is on every line logged while a request is served.
+/// The log filter without `RUST_LOG`. actix-http logs every request it cannot
+/// parse at error (and answers it 400): any client could fill the log with
+/// those lines, so they are off unless `RUST_LOG` asks for them.
+const DEFAULT_LOG_FILTER: &str = "info,actix_http::h1::dispatcher=off";
+
+/// Logs to stderr at the level of `RUST_LOG` (default [`DEFAULT_LOG_FILTER`]):
+/// readable text, or one JSON object a line with `LOG_FORMAT=json`. The
+/// request span's `request_id` is on every line logged while a request is
+/// served.
 fn init_logging() -> Result<(), String> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let asked = std::env::var("RUST_LOG").ok().filter(|filter| !filter.trim().is_empty());
+    let filter = asked.map_or_else(|| Ok(EnvFilter::new(DEFAULT_LOG_FILTER)), EnvFilter::try_new);
+    let filter = filter.map_err(|e| format!("RUST_LOG is not a log filter: {e}"))?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match std::env::var("LOG_FORMAT").unwrap_or_default().to_ascii_lowercase().as_str() {
         "" | "text" => builder.with_ansi(std::io::stderr().is_terminal()).init(),
