@@ -125,6 +125,19 @@ async fn todos_round_trip(redis: Option<&RedisServer>) {
         .send(Method::PATCH, &format!("/todos/{}", ids[1]), Some(&json!({"title": ""})), &jar, &[])
         .await;
     assert_eq!(refused.status, 422);
+    // A change that sets nothing (or only misspelt fields) is refused and
+    // leaves the todo as it was, `updated_at` included.
+    let before = get(&http, &format!("/todos/{}", ids[1]), &jar).await;
+    for empty in [json!({}), json!({"titel": "typo"})] {
+        let path = format!("/todos/{}", ids[1]);
+        let refused = http.send(Method::PATCH, &path, Some(&empty), &jar, &[]).await;
+        assert_eq!(
+            (refused.status, &refused.body),
+            (422, &json!({"error": "a change must set title, done or both"})),
+            "{empty}"
+        );
+    }
+    assert_eq!(get(&http, &format!("/todos/{}", ids[1]), &jar).await.body, before.body);
     for query in ["?limit=0", "?limit=101", "?limit=-1", "?offset=x"] {
         let refused = get(&http, &format!("/todos{query}"), &jar).await;
         assert_eq!(refused.status, 422, "{query}: {}", refused.body);
@@ -451,12 +464,16 @@ async fn a_405_names_the_methods_its_route_takes_in_allow() {
         ROUTES.iter().filter_map(|r| r.split_once(' ')).map(|r| r.1).collect();
     paths.dedup();
     for path in paths {
-        let allowed: Vec<&str> = ROUTES
+        let mut allowed: Vec<&str> = ROUTES
             .iter()
             .filter_map(|r| r.split_once(' '))
             .filter(|(_, p)| *p == path)
             .map(|(m, _)| m)
             .collect();
+        // Every GET resource answers HEAD too (RFC 9110 §9.3.2).
+        if let Some(get) = allowed.iter().position(|m| *m == "GET") {
+            allowed.insert(get + 1, "HEAD");
+        }
         let uri = path.replace("{id}", "9b2f4c1e-0d3a-4e7b-8c55-2a1f6e9d0b73");
         for method in [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
             if allowed.contains(&method.as_str()) {
@@ -468,6 +485,29 @@ async fn a_405_names_the_methods_its_route_takes_in_allow() {
             assert_eq!(allow, Some(allowed.join(", ").as_str()), "{method} {uri}");
         }
     }
+}
+
+#[tokio::test]
+async fn head_answers_as_get_does_without_a_body() {
+    let server = start(None, &[]);
+    let http = Http::new(&server);
+    let jar = login(&http, "user", "pass").await;
+    let id = http.post("/todo", &json!({"title": "headed"}), &jar).await.body["id"].clone();
+    let todo = format!("/todos/{}", id.as_str().unwrap());
+    for path in ["/healthz", "/readyz", "/openapi.json", "/todos", todo.as_str(), "/sessions"] {
+        let get = http.send(Method::GET, path, None, &jar, &[]).await;
+        let head = http.send(Method::HEAD, path, None, &jar, &[]).await;
+        assert_eq!((get.status, head.status), (200, 200), "{path}");
+        // The same headers, and no body: had one been sent, the next request
+        // on this kept-alive connection would read it as its answer.
+        for name in ["content-type", "content-length"] {
+            assert_eq!(head.headers.get(name), get.headers.get(name), "{name} of {path}");
+        }
+    }
+    // A protected HEAD is authenticated like its GET.
+    let anonymous = http.send(Method::HEAD, "/todos", None, &CookieJar::default(), &[]).await;
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous.headers.contains_key("www-authenticate"));
 }
 
 /// Every route the server serves, as `METHOD path` in OpenAPI's notation.
