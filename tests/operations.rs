@@ -193,6 +193,34 @@ fn check_config_refuses_a_short_production_secret() {
 }
 
 #[test]
+fn check_config_refuses_listen_addresses_the_server_could_not_bind() {
+    for (var, value) in [
+        ("LISTEN_ADDR", "nonsense"),
+        ("LISTEN_ADDR", "127.0.0.1:80800"),
+        ("APP__METRICS__LISTEN_ADDR", "127.0.0.1"),
+    ] {
+        let (code, _, stderr) = check_config(&[("APP_ENV", "development"), (var, value)]);
+        assert_eq!(code, 2, "{var}={value}: {stderr}");
+        let expected = format!("{var} is {value:?}, which is not an address to listen on");
+        assert!(stderr.contains(&expected), "{var}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn a_misspelt_app_env_or_config_dir_is_refused_naming_it() {
+    let env = [("APP_ENV", "prod"), ("ACCESS_SECRET", ACCESS), ("REFRESH_SECRET", REFRESH)];
+    let (code, _, stderr) = check_config(&env);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("APP_ENV is \"prod\", but there is no "), "{stderr}");
+    assert!(stderr.contains("(development, production)"), "{stderr}");
+
+    let env = [("APP_ENV", "development"), ("APP_CONFIG_DIR", "/nonexistent/todo-config")];
+    let (code, _, stderr) = check_config(&env);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("APP_CONFIG_DIR is /nonexistent/todo-config, which is not a directory"));
+}
+
+#[test]
 fn check_config_refuses_an_unreachable_redis() {
     let port = jwt_session_testkit::free_port().to_string();
     let addr = format!("127.0.0.1:{port}");

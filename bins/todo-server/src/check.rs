@@ -88,8 +88,10 @@ fn describe(settings: &Settings, app_env: &str) -> String {
     line("store.local_cache_max_entries", &settings.store.local_cache_max_entries);
     line("store.local_cache_max_age_ms", &settings.store.local_cache_max_age_ms);
     line("metrics.listen_addr", &settings.metrics.listen_addr.as_deref().unwrap_or("off"));
-    let web =
-        settings.web.enabled.map_or("development only", |on| if on { "true" } else { "false" });
+    let web = match settings.web.enabled {
+        Some(on) => on.to_string(),
+        None => format!("{} (APP_ENV={app_env})", app_env == "development"),
+    };
     line("web.enabled", &web);
     out
 }

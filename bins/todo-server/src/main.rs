@@ -68,6 +68,14 @@ async fn main() -> ExitCode {
     let app_env = vars.get("APP_ENV").cloned().unwrap_or_else(|| "development".to_owned());
     let config_dir =
         vars.get("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+    match settings::check_layers(&config_dir, &app_env, vars.contains_key("APP_CONFIG_DIR")) {
+        Ok(None) => {}
+        Ok(Some(warning)) => tracing::warn!("{warning}"),
+        Err(error) => {
+            eprintln!("todo-server: {error}");
+            return ExitCode::from(2);
+        }
+    }
 
     if check_config {
         let result = match Settings::load(&config_dir, &app_env, &vars) {

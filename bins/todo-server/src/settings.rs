@@ -308,6 +308,57 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Why the configuration files for `APP_ENV` cannot be found.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LayerError {
+    #[error("APP_CONFIG_DIR is {0}, which is not a directory")]
+    NoDir(String),
+    #[error(
+        "APP_ENV is {app_env:?}, but there is no {file}: use one of the environments there ({known}), \
+         or add that file"
+    )]
+    NoEnvFile { app_env: String, file: String, known: String },
+}
+
+/// Checks that the files of the layers can be read: a directory given by
+/// `APP_CONFIG_DIR` (`dir_given`) must exist, and when `dir` exists it must
+/// hold `{app_env}.toml`, so that a misspelt `APP_ENV` is refused rather than
+/// run with the defaults. Returns a warning when the default directory is
+/// missing (only built-in defaults and the environment then apply).
+pub(crate) fn check_layers(
+    dir: &Path,
+    app_env: &str,
+    dir_given: bool,
+) -> Result<Option<String>, LayerError> {
+    if !dir.is_dir() {
+        if dir_given {
+            return Err(LayerError::NoDir(dir.display().to_string()));
+        }
+        return Ok(Some(format!(
+            "no configuration directory at {}: only the built-in defaults and the environment \
+             apply (set APP_CONFIG_DIR to the directory of default.toml)",
+            dir.display()
+        )));
+    }
+    let file = dir.join(format!("{app_env}.toml"));
+    if file.is_file() {
+        return Ok(None);
+    }
+    let mut known: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|name| name.strip_suffix(".toml").map(str::to_owned))
+        .filter(|name| name != "default")
+        .collect();
+    known.sort();
+    Err(LayerError::NoEnvFile {
+        app_env: app_env.to_owned(),
+        file: file.display().to_string(),
+        known: if known.is_empty() { "none".to_owned() } else { known.join(", ") },
+    })
+}
+
 impl Settings {
     /// Reads the layers for `app_env` from `dir` and `vars` (the process
     /// environment, or a map in tests).
@@ -417,6 +468,20 @@ mod tests {
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_misspelt_app_env_or_a_missing_given_directory_is_refused() {
+        assert!(check_layers(&config_dir(), "production", true).unwrap().is_none());
+        let err = check_layers(&config_dir(), "prod", true).unwrap_err().to_string();
+        assert!(err.starts_with("APP_ENV is \"prod\", but there is no "), "{err}");
+        assert!(err.contains("(development, production)"), "{err}");
+
+        let nowhere = config_dir().join("no-such-dir");
+        let err = check_layers(&nowhere, "development", true).unwrap_err().to_string();
+        assert!(err.contains("which is not a directory"), "{err}");
+        let warning = check_layers(&nowhere, "development", false).unwrap();
+        assert!(warning.is_some_and(|w| w.contains("only the built-in defaults")));
     }
 
     fn config_dir() -> std::path::PathBuf {

@@ -35,6 +35,11 @@ pub(crate) enum StartError {
     WeakSecret { var: &'static str, len: usize },
     #[error("{0}")]
     Tokens(TokenError),
+    #[error(
+        "{var} is {value:?}, which is not an address to listen on ({reason}): give host:port, \
+         such as 127.0.0.1:8080"
+    )]
+    ListenAddr { var: &'static str, value: String, reason: String },
     #[error("FRONTEND_ORIGIN {0:?} is not an origin such as https://app.example.com")]
     Origin(String),
     #[error("Redis store: {0}")]
@@ -177,6 +182,11 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
     };
 
     check_origin(&settings.server.frontend_origin)?;
+    check_listen_addr("LISTEN_ADDR", &settings.server.listen_addr)?;
+    let metrics_addr = settings.metrics.listen_addr.clone().filter(|a| !a.trim().is_empty());
+    if let Some(addr) = &metrics_addr {
+        check_listen_addr("APP__METRICS__LISTEN_ADDR", addr)?;
+    }
     let (store, data) = store(&settings.store)?;
     let accounts = Accounts::new(data.clone(), development, settings.accounts.registration)
         .map_err(StartError::Accounts)?;
@@ -193,7 +203,7 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
         shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
         max_body_bytes: settings.server.max_body_bytes,
         require_origin: settings.csrf.require_origin,
-        metrics_addr: settings.metrics.listen_addr.clone().filter(|a| !a.trim().is_empty()),
+        metrics_addr,
         serve_web: settings.web.enabled.unwrap_or(development),
         state: AppState {
             tokens: Arc::new(tokens),
@@ -206,6 +216,16 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
             reuse_count: Arc::default(),
         },
     })
+}
+
+/// Refuses an address the listener could not bind: not `host:port`, a port
+/// out of range, or a host name that does not resolve. Whether the port is
+/// free is only known when binding.
+fn check_listen_addr(var: &'static str, value: &str) -> Result<(), StartError> {
+    use std::net::ToSocketAddrs;
+    let refuse = |reason: String| StartError::ListenAddr { var, value: value.to_owned(), reason };
+    let mut addrs = value.to_socket_addrs().map_err(|e| refuse(e.to_string()))?;
+    addrs.next().map(|_| ()).ok_or_else(|| refuse("it resolves to no address".to_owned()))
 }
 
 fn secret(
