@@ -46,6 +46,9 @@ struct Session {
     previous: String,
     rotated_at: u64,
     access: String,
+    /// The access token id before `access`: still live until it expires.
+    /// Older ones are removed at each rotation.
+    previous_access: String,
     family: u64,
 }
 
@@ -191,6 +194,7 @@ impl SessionStore for MemoryStore {
                 previous: String::new(),
                 rotated_at: 0,
                 access: new.access.jti.to_owned(),
+                previous_access: String::new(),
                 family: 1,
             },
         );
@@ -221,9 +225,14 @@ impl SessionStore for MemoryStore {
                 std::mem::replace(&mut session.refresh, rotation.successor_refresh_jti.to_owned());
             session.rotated_at = now;
             session.used = now;
-            session.access = rotation.successor_access.jti.to_owned();
+            let current = rotation.successor_access.jti.to_owned();
+            let previous = std::mem::replace(&mut session.access, current);
+            let older = std::mem::replace(&mut session.previous_access, previous);
             session.family += 1;
             state.set_expiry(&key, expires);
+            if !older.is_empty() {
+                state.remove_access(&(rotation.subject.to_owned(), older));
+            }
             let access = rotation.successor_access;
             state.set_access(
                 rotation.subject,

@@ -175,6 +175,35 @@ mod cases {
         assert_eq!(third, RotationOutcome::Rotated);
     }
 
+    pub(super) async fn a_session_keeps_at_most_two_live_access_tokens(store: &AnyStore) {
+        let s = Session::start(store, "u1", LONG).await;
+        let mut accesses = vec![s.access.clone()];
+        let mut refresh = s.refresh.clone();
+        for _ in 0..5 {
+            let (next_refresh, next_access) = (new_id(), new_id());
+            let outcome =
+                s.rotate(store, &refresh, (&next_refresh, &next_access), 10, DEFAULT).await;
+            assert_eq!(outcome, RotationOutcome::Rotated);
+            accesses.push(next_access);
+            refresh = next_refresh;
+        }
+        // The current access token and the one before it (a client may still
+        // be sending it) stay live; every older one ended at a rotation.
+        let (older, recent) = accesses.split_at(accesses.len() - 2);
+        for jti in recent {
+            assert!(s.live(store, jti).await, "a recent access token was revoked");
+        }
+        for jti in older {
+            assert!(!s.live(store, jti).await, "an access token two rotations old is live");
+        }
+
+        // Ending the session ends both of them.
+        assert!(store.end_session("u1", &s.sid).await.unwrap());
+        for jti in recent {
+            assert!(!s.live(store, jti).await);
+        }
+    }
+
     pub(super) async fn fifty_concurrent_rotations_make_one_successor(store: &AnyStore) {
         let s = Session::start(store, "u1", LONG).await;
         let (next_refresh, next_access) = (new_id(), new_id());
@@ -383,6 +412,7 @@ macro_rules! all_backends {
 all_backends!(
     a_started_session_makes_its_access_token_live,
     the_current_token_rotates_once_then_replays_the_same_successor,
+    a_session_keeps_at_most_two_live_access_tokens,
     fifty_concurrent_rotations_make_one_successor,
     a_replay_after_the_grace_window_ends_the_session,
     a_token_older_than_the_previous_one_is_reuse_even_within_grace,
