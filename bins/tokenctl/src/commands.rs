@@ -35,7 +35,7 @@ pub(crate) fn secret(args: &SecretArgs) -> Outcome {
     openssl::rand::rand_bytes(&mut bytes)
         .map_err(|e| Failure::usage(format!("no random bytes from the system: {e}")))?;
     let encoded = Zeroizing::new(STANDARD.encode(&*bytes));
-    println!("{}", encoded.as_str());
+    outln!("{}", encoded.as_str());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -81,9 +81,9 @@ pub(crate) fn keygen(args: &KeygenArgs) -> Outcome {
     write_file(&paths[3], format!("{jwks_json}\n").as_bytes(), false, args.force)?;
 
     let kid = jwks.keys[0].get("kid").and_then(Value::as_str).unwrap_or_default();
-    println!("{} key pair, kid {kid}", args.alg);
+    outln!("{} key pair, kid {kid}", args.alg);
     for path in &paths {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -178,7 +178,7 @@ fn print_signed(key: &JwsKey, header: &Map<String, Value>, claims: &Map<String, 
     let token = key
         .sign_compact(header, payload.as_bytes())
         .map_err(|e| Failure::usage(format!("cannot sign: {e}")))?;
-    println!("{token}");
+    outln!("{token}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -189,27 +189,27 @@ pub(crate) fn decode(args: &DecodeArgs) -> Outcome {
         Failure::usage(format!("TOKEN: {e}; a JWT is three base64url parts joined by dots"))
     })?;
 
-    println!("NOT VERIFIED: this shows what the token says; no signature or claim was checked.");
-    println!("header:");
-    println!("{}", pretty(&Value::Object(jws.header.clone())));
+    outln!("NOT VERIFIED: this shows what the token says; no signature or claim was checked.");
+    outln!("header:");
+    outln!("{}", pretty(&Value::Object(jws.header.clone())));
     match jws.claims() {
         Some(claims) => {
-            println!("claims:");
-            println!("{}", pretty(&Value::Object(claims.clone())));
+            outln!("claims:");
+            outln!("{}", pretty(&Value::Object(claims.clone())));
             let times: Vec<_> = ["iat", "nbf", "exp"]
                 .into_iter()
                 .filter_map(|name| Some((name, claims.get(name)?.as_u64()?)))
                 .collect();
             if !times.is_empty() {
-                println!("times (UTC):");
+                outln!("times (UTC):");
                 for (name, seconds) in times {
-                    println!("  {name}: {seconds} = {}", utc(seconds));
+                    outln!("  {name}: {seconds} = {}", utc(seconds));
                 }
             }
         }
         None => match std::str::from_utf8(&jws.payload) {
-            Ok(text) => println!("payload (not a JSON claims set):\n{text}"),
-            Err(_) => println!(
+            Ok(text) => outln!("payload (not a JSON claims set):\n{text}"),
+            Err(_) => outln!(
                 "payload (not a JSON claims set, {} bytes of binary, base64): {}",
                 jws.payload.len(),
                 STANDARD.encode(&jws.payload)
@@ -352,25 +352,25 @@ impl Report {
             Ok(detail) => {
                 self.passed += 1;
                 let detail = if detail.is_empty() { String::new() } else { format!(" ({detail})") };
-                println!("{name}: ok{detail}");
+                outln!("{name}: ok{detail}");
             }
             Err(why) => {
                 self.failed += 1;
-                println!("{name}: FAILED ({why})");
+                outln!("{name}: FAILED ({why})");
             }
         }
     }
 
     fn skip(&self, name: &str, why: &str) {
-        println!("{name}: {why}");
+        outln!("{name}: {why}");
     }
 
     fn finish(self) -> ExitCode {
         if self.failed == 0 {
-            println!("result: valid ({} checks passed)", self.passed);
+            outln!("result: valid ({} checks passed)", self.passed);
             ExitCode::SUCCESS
         } else {
-            println!(
+            outln!(
                 "result: INVALID ({} of {} checks failed)",
                 self.failed,
                 self.failed + self.passed
@@ -405,6 +405,6 @@ pub(crate) fn jwks(args: &JwksArgs) -> Outcome {
     let set = KeySet::verify_only(keys)
         .map_err(|e| Failure::usage(format!("PEM: {e}; give each key its own --kid")))?;
     let jwks: Jwks = set.jwks();
-    println!("{}", serde_json::to_string_pretty(&jwks).map_err(Failure::usage)?);
+    outln!("{}", serde_json::to_string_pretty(&jwks).map_err(Failure::usage)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -3,10 +3,16 @@
 //! into a web page to mint or check a token.
 #![forbid(unsafe_code)]
 
+/// `println!` that does not panic when the reader has gone: see [`out::line`].
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::out::line(format_args!($($arg)*)) };
+}
+
 mod cli;
 mod commands;
 mod failure;
 mod input;
+mod out;
 mod time;
 
 use std::process::ExitCode;

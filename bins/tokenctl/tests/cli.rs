@@ -650,3 +650,22 @@ fn usage_errors_exit_with_code_2() {
     tokenctl(&["frobnicate"]).code(2);
     tokenctl(&["verify", KNOWN_GOOD, "--secret", "a", "--key", "b"]).code(2);
 }
+
+#[test]
+fn a_reader_that_goes_away_stops_it_quietly_not_with_a_panic() {
+    let secret = "a-secret-of-well-over-thirty-two-bytes-0123456789";
+    let token = tokenctl(&["mint", "--secret", secret, "--sub", "u1"]).ok().stdout;
+    // A pipe whose reader is closed before the program writes, as after
+    // `| head -1` has read its line.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenctl"))
+        .args(["decode", token.trim()])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
