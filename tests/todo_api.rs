@@ -6,7 +6,7 @@
 // Test code: a panic is how a failed step reports itself.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use e2e::{Answer, CookieJar, Http, RedisServer, ServerProcess};
 use reqwest::Method;
@@ -320,6 +320,22 @@ async fn a_cross_site_form_post_with_cookies_is_refused_and_changes_nothing() {
     assert_eq!(get(&http, "/todos", &jar).await.body["total"], before, "nothing changed");
     assert_eq!(http.post("/todo", &json!({"title": "still logged in"}), &jar).await.status, 201);
 
+    // Any page can send these, so they do not get a warn line each: at most
+    // one a second, counting the others.
+    let flood = Instant::now();
+    for _ in 0..100 {
+        let answer = http.send(Method::POST, "/login", Some(&json!({})), &jar, &form).await;
+        assert_eq!(answer.status, 403);
+    }
+    let logs = server.logs();
+    let warned = logs
+        .lines()
+        .filter(|line| line.contains("WARN") && line.contains("cross-site request refused"))
+        .count();
+    let most = 7 + usize::try_from(flood.elapsed().as_secs()).unwrap();
+    assert!((1..=most).contains(&warned), "{warned} warn lines, at most {most}");
+    assert!(logs.contains("suppressed="), "the warn lines count the refusals they stand for");
+
     // The allowed origin, and the same request with a Bearer token, work.
     let allowed = [("Origin", "http://localhost:5173")];
     let answer = http
@@ -484,6 +500,26 @@ async fn a_405_names_the_methods_its_route_takes_in_allow() {
             let allow = answer.headers.get("allow").and_then(|v| v.to_str().ok());
             assert_eq!(allow, Some(allowed.join(", ").as_str()), "{method} {uri}");
         }
+    }
+}
+
+#[tokio::test]
+async fn answers_are_kept_from_caches_and_content_sniffing() {
+    let server = start(None, &[]);
+    let http = Http::new(&server);
+    let jar = login(&http, "user", "pass").await;
+    let anonymous = CookieJar::default();
+    let answers = [
+        ("GET /todos", http.send(Method::GET, "/todos", None, &jar, &[]).await),
+        ("GET /sessions", http.send(Method::GET, "/sessions", None, &jar, &[]).await),
+        ("POST /todo", http.post("/todo", &json!({"title": "kept private"}), &jar).await),
+        ("401", http.send(Method::GET, "/todos", None, &anonymous, &[]).await),
+        ("404", http.send(Method::GET, "/nowhere", None, &anonymous, &[]).await),
+    ];
+    for (what, answer) in &answers {
+        let header = |name: &str| answer.headers.get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(header("x-content-type-options"), Some("nosniff"), "{what}");
+        assert_eq!(header("cache-control"), Some("no-store"), "{what}");
     }
 }
 

@@ -81,9 +81,11 @@ pub(crate) fn build(
                 // so every answer carries the id; the header is added here.
                 response.map(|res| {
                     let mut res = cors_refusal_as_json(res);
+                    let headers = res.headers_mut();
                     if let Ok(value) = HeaderValue::from_str(&request_id) {
-                        res.headers_mut().insert(REQUEST_ID.clone(), value);
+                        headers.insert(REQUEST_ID.clone(), value);
                     }
+                    protect_from_caches_and_sniffing(headers);
                     res
                 })
             }
@@ -156,6 +158,16 @@ fn cors_refusal_as_json<B>(res: ServiceResponse<B>) -> ServiceResponse<EitherBod
     };
     let status = res.status();
     res.into_response(json_error(status, message)).map_into_right_body()
+}
+
+/// Answers hold a user's own data (todos, sessions, tokens): no shared or
+/// browser cache may keep them unless a route said otherwise (the JWKS is
+/// public), and no browser may read them as anything but their type.
+fn protect_from_caches_and_sniffing(headers: &mut HeaderMap) {
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// The header that carries a request's id, in and out.

@@ -1,6 +1,7 @@
 use std::future::{ready, Ready};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
@@ -11,6 +12,10 @@ use actix_web::Error;
 use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::error::json_error;
 use crate::extract::bearer_token;
+use crate::log_rate::LogRate;
+
+/// The warn lines of refused requests, shared by every worker.
+static CROSS_SITE_REFUSALS: LogRate = LogRate::every_second();
 
 /// Middleware that refuses cross-site requests.
 ///
@@ -83,8 +88,10 @@ impl CrossSiteGuard {
         };
         let scheme = if req.app_config().secure() { "https" } else { "http" };
         let host = req.headers().get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-        let own = format!("{scheme}://{host}");
-        if origin == own || self.allowed.contains(&origin) {
+        // Without a Host (HTTP/1.0) the server has no origin of its own to
+        // match; only the allowed origins pass.
+        let own = (!host.is_empty()).then(|| format!("{scheme}://{host}"));
+        if own.as_deref() == Some(origin.as_str()) || self.allowed.contains(&origin) {
             None
         } else {
             Some(origin)
@@ -134,12 +141,22 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         if let Some(origin) = self.guard.refusal(&req) {
             let origin: String = origin.chars().take(120).collect();
-            tracing::warn!(
-                path = req.path(),
-                origin,
-                has_authorization = req.headers().contains_key(AUTHORIZATION),
-                "cross-site request refused"
-            );
+            let path = req.path();
+            let has_authorization = req.headers().contains_key(AUTHORIZATION);
+            // Any page on the web can send these: at most one warn line a
+            // second, counting the others.
+            match CROSS_SITE_REFUSALS.admit(Instant::now()) {
+                Some(suppressed) => tracing::warn!(
+                    path,
+                    origin,
+                    has_authorization,
+                    suppressed,
+                    "cross-site request refused"
+                ),
+                None => {
+                    tracing::debug!(path, origin, has_authorization, "cross-site request refused")
+                }
+            }
             let response = json_error(StatusCode::FORBIDDEN, "cross-site request refused");
             return Box::pin(ready(Ok(req.into_response(response).map_into_right_body())));
         }
@@ -178,6 +195,15 @@ mod tests {
         let req = cookie_post().insert_header(("Origin", "https://app.example")).to_srv_request();
         assert_eq!(guard().refusal(&req), None);
         let req = cookie_post().insert_header(("Origin", "http://api.example")).to_srv_request();
+        assert_eq!(guard().refusal(&req), None);
+    }
+
+    #[test]
+    fn without_a_host_only_the_allowed_origins_pass() {
+        let no_host = || TestRequest::post().uri("/todo").cookie(Cookie::new(ACCESS_COOKIE, "t"));
+        let req = no_host().insert_header(("Origin", "http://")).to_srv_request();
+        assert_eq!(guard().refusal(&req).as_deref(), Some("http://"));
+        let req = no_host().insert_header(("Origin", "https://app.example")).to_srv_request();
         assert_eq!(guard().refusal(&req), None);
     }
 

@@ -39,6 +39,7 @@ mod csrf;
 mod error;
 mod extract;
 mod identity;
+mod log_rate;
 mod middleware;
 mod outage;
 

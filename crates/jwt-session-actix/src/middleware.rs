@@ -2,6 +2,7 @@ use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
@@ -10,6 +11,7 @@ use jwt_session_store::{AccessRef, SessionStore};
 use jwt_session_token::{TokenError, TokenKind, TokenService};
 
 use crate::extract::access_token;
+use crate::log_rate::LogRate;
 use crate::{AuthError, Authenticated};
 
 /// Middleware that admits only requests with a live access token.
@@ -104,15 +106,28 @@ async fn authenticate<S: SessionStore>(
     let live =
         store.access_is_live(AccessRef::of(&claims)).await.map_err(AuthError::StoreUnavailable)?;
     if !live {
-        tracing::warn!(sub = %claims.sub, sid = %claims.sid, jti = %claims.jti, "revoked access token presented");
+        let (sub, sid, jti) = (&claims.sub, &claims.sid, &claims.jti);
+        match REVOKED_TOKENS.admit(Instant::now()) {
+            Some(suppressed) => {
+                tracing::warn!(%sub, %sid, %jti, suppressed, "revoked access token presented");
+            }
+            None => tracing::debug!(%sub, %sid, %jti, "revoked access token presented"),
+        }
         return Err(AuthError::Revoked);
     }
     Ok(Authenticated { claims, source })
 }
 
+/// Warn lines for forged or malformed tokens, which any client can send.
+static SUSPICIOUS_TOKENS: LogRate = LogRate::every_second();
+/// Warn lines for revoked tokens presented again.
+static REVOKED_TOKENS: LogRate = LogRate::every_second();
+
 /// Logs a refusal at the level its cause deserves: routine ones at debug,
-/// suspicious ones at warn, store outages at error (at most one line a second,
-/// see [`log_store_failure`](crate::log_store_failure)). Never the token itself.
+/// suspicious ones at warn, store outages at error; warn and error lines at
+/// most one a second for each kind, with `suppressed` counting the ones sent
+/// to debug since (see [`log_store_failure`](crate::log_store_failure)).
+/// Never the token itself.
 fn log_refusal(req: &ServiceRequest, error: &AuthError) {
     let path = req.path();
     match error {
@@ -122,9 +137,14 @@ fn log_refusal(req: &ServiceRequest, error: &AuthError) {
         AuthError::InvalidToken(cause) if is_routine(cause) => {
             tracing::debug!(path, error = %error, cause = %cause, "request refused");
         }
-        AuthError::InvalidToken(cause) => {
-            tracing::warn!(path, error = %error, cause = %cause, "suspicious token refused");
-        }
+        AuthError::InvalidToken(cause) => match SUSPICIOUS_TOKENS.admit(Instant::now()) {
+            Some(suppressed) => {
+                tracing::warn!(path, error = %error, cause = %cause, suppressed, "suspicious token refused");
+            }
+            None => {
+                tracing::debug!(path, error = %error, cause = %cause, "suspicious token refused")
+            }
+        },
         AuthError::StoreUnavailable(cause) => crate::log_store_failure(Some(path), cause),
     }
 }
