@@ -298,6 +298,7 @@ def calibrate(server: Server, redis: Redis, work: Path, users: list[tuple[str, s
     measure("ceiling", rounds, lambda i: call(server.addr, "GET", "/healthz"))
     measure("todo", rounds, lambda i: call(server.addr, "POST", "/todo", {"title": "calibration"},
                                            token=access_token))
+    measure("me", rounds, lambda i: call(server.addr, "GET", "/me", token=access_token))
     measure("login", 10, lambda i: call(server.addr, "POST", "/login", {
         "username": users[i][0], "password": users[i][1], "token_delivery": "body"}))
     chain = [sessions[0]["refresh_token"]]
@@ -373,6 +374,10 @@ def main() -> None:
         run_wrk(server, redis, "todo.lua", c, 3, [str(work / "access.txt")], measure=False)
         phases["todo_cache_off"] = run_wrk(server, redis, "todo.lua", c, d,
                                            [str(work / "access.txt")])
+        log("phase me, cache off (the middleware alone)")
+        run_wrk(server, redis, "me.lua", c, 3, [str(work / "access.txt")], measure=False)
+        phases["me_cache_off"] = run_wrk(server, redis, "me.lua", c, d,
+                                         [str(work / "access.txt")])
         log("phase login")
         phases["login"] = run_wrk(server, redis, "login.lua", options.login_connections, d,
                                   [str(work / "users.txt")])
@@ -392,8 +397,13 @@ def main() -> None:
             run_wrk(cached, redis, "todo.lua", c, 3, [str(work / "access.txt")], measure=False)
             phases["todo_cache_on"] = run_wrk(cached, redis, "todo.lua", c, d,
                                               [str(work / "access.txt")])
+            log("phase me, cache on")
+            run_wrk(cached, redis, "me.lua", c, 3, [str(work / "access.txt")], measure=False)
+            phases["me_cache_on"] = run_wrk(cached, redis, "me.lua", c, d,
+                                            [str(work / "access.txt")])
             cached_calibration = calibrate(cached, redis, work, users, access[0])
             calibration["todo_cache_on"] = cached_calibration["todo"]
+            calibration["me_cache_on"] = cached_calibration["me"]
             cached.stop()
             started.remove(cached)
 

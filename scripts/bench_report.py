@@ -51,6 +51,8 @@ def render(results: dict, chart_name: str) -> str:
         ("readyz", "`GET /readyz` (no token, one store round trip)"),
         ("todo_cache_off", "`POST /todo`, Bearer, local cache off"),
         ("todo_cache_on", "`POST /todo`, Bearer, local cache on"),
+        ("me_cache_off", "`GET /me`, Bearer, local cache off (the middleware alone)"),
+        ("me_cache_on", "`GET /me`, Bearer, local cache on (the middleware alone)"),
         ("login", "`POST /login` (argon2id)"),
         ("refresh", "`POST /token/refresh`"),
     ]
@@ -82,7 +84,8 @@ def render(results: dict, chart_name: str) -> str:
         "| --- | ---: | --- | ---: |",
     ]
     for key, label in [("ceiling", "`GET /healthz`"), ("todo", "`POST /todo`, cache off"),
-                       ("todo_cache_on", "`POST /todo`, cache on"), ("login", "`POST /login`"),
+                       ("todo_cache_on", "`POST /todo`, cache on"), ("me", "`GET /me`, cache off"),
+                       ("me_cache_on", "`GET /me`, cache on"), ("login", "`POST /login`"),
                        ("refresh", "`POST /token/refresh`"), ("logout", "`POST /logout`")]:
         if key in calibration:
             lines.append(sent_row(label, calibration[key]))
@@ -95,6 +98,14 @@ def render(results: dict, chart_name: str) -> str:
             share = phase["rps"] / ceiling
             lines.append(f"- Protected route at {PROTECTED_SHARE_OF_CEILING:.0%} or more of the "
                          f"ceiling, {label}: {share:.0%}, {verdict(share >= PROTECTED_SHARE_OF_CEILING)}.")
+    for label, key in [("cache off", "me_cache_off"), ("cache on", "me_cache_on")]:
+        phase = phases.get(key)
+        if phase:
+            share = phase["rps"] / ceiling
+            lines.append(f"- The middleware alone (`GET /me`: a protected route with no store "
+                         f"work of its own) at {PROTECTED_SHARE_OF_CEILING:.0%} or more of the "
+                         f"ceiling, {label}: {share:.0%}, "
+                         f"{verdict(share >= PROTECTED_SHARE_OF_CEILING)}.")
     for label, phase in [("cache off", off), ("cache on", on)]:
         if phase:
             rss = phase["peak_rss_mib"]
@@ -136,18 +147,21 @@ def chart(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     phases = results["phases"]
-    keys = [k for k in ("ceiling", "readyz", "todo_cache_off", "todo_cache_on") if k in phases]
+    keys = [k for k in ("ceiling", "readyz", "me_cache_off", "me_cache_on", "todo_cache_off",
+                        "todo_cache_on") if k in phases]
     labels = {"ceiling": "ceiling\nGET /healthz", "readyz": "GET /readyz\n(1 store trip)",
+              "me_cache_off": "GET /me\ncache off", "me_cache_on": "GET /me\ncache on",
               "todo_cache_off": "POST /todo\ncache off", "todo_cache_on": "POST /todo\ncache on"}
-    colours = {"ceiling": "#8a8a8a", "readyz": "#b5b5b5", "todo_cache_off": "#d9822b",
-               "todo_cache_on": "#2b7bd9"}
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    colours = {"ceiling": "#8a8a8a", "readyz": "#b5b5b5", "me_cache_off": "#f0b27a",
+               "me_cache_on": "#85b8f0", "todo_cache_off": "#d9822b", "todo_cache_on": "#2b7bd9"}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.2))
     names = [labels[k] for k in keys]
     for axis, field, title, fmt in [(left, "rps", "requests per second", "{:,.0f}"),
                                     (right, "p99_ms", "p99 latency (ms)", "{:.1f}")]:
         values = [phases[k][field] for k in keys]
         bars = axis.bar(names, values, color=[colours[k] for k in keys])
         axis.set_title(title)
+        axis.tick_params(axis="x", labelsize=8)
         axis.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=9)
         axis.spines[["top", "right"]].set_visible(False)
         axis.margins(y=0.15)

@@ -504,6 +504,26 @@ async fn a_405_names_the_methods_its_route_takes_in_allow() {
 }
 
 #[tokio::test]
+async fn me_names_the_caller_and_its_session_until_logout() {
+    let server = start(None, &[]);
+    let http = Http::new(&server);
+    let jar = login(&http, "user", "pass").await;
+
+    let me = get(&http, "/me", &jar).await;
+    assert_eq!((me.status, &me.body["user_id"]), (200, &json!("1")));
+    let sessions = get(&http, "/sessions", &jar).await.body["sessions"].clone();
+    let current = sessions.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap();
+    assert_eq!(me.body["session_id"], current["id"]);
+    let expires_at = me.body["expires_at"].as_u64().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    assert!((now.as_secs() + 895..=now.as_secs() + 900).contains(&expires_at), "{expires_at}");
+
+    assert_eq!(http.post("/logout", &json!({}), &jar).await.status, 200);
+    let after = get(&http, "/me", &jar).await;
+    assert_eq!((after.status, &after.body), (401, &json!({"error": "token revoked"})));
+}
+
+#[tokio::test]
 async fn answers_are_kept_from_caches_and_content_sniffing() {
     let server = start(None, &[]);
     let http = Http::new(&server);
@@ -530,7 +550,9 @@ async fn head_answers_as_get_does_without_a_body() {
     let jar = login(&http, "user", "pass").await;
     let id = http.post("/todo", &json!({"title": "headed"}), &jar).await.body["id"].clone();
     let todo = format!("/todos/{}", id.as_str().unwrap());
-    for path in ["/healthz", "/readyz", "/openapi.json", "/todos", todo.as_str(), "/sessions"] {
+    let paths =
+        ["/healthz", "/readyz", "/openapi.json", "/todos", todo.as_str(), "/sessions", "/me"];
+    for path in paths {
         let get = http.send(Method::GET, path, None, &jar, &[]).await;
         let head = http.send(Method::HEAD, path, None, &jar, &[]).await;
         assert_eq!((get.status, head.status), (200, 200), "{path}");
@@ -547,13 +569,14 @@ async fn head_answers_as_get_does_without_a_body() {
 }
 
 /// Every route the server serves, as `METHOD path` in OpenAPI's notation.
-const ROUTES: [&str; 17] = [
+const ROUTES: [&str; 18] = [
     "POST /login",
     "POST /register",
     "POST /token/refresh",
     "POST /logout",
     "POST /logout/others",
     "POST /logout/all",
+    "GET /me",
     "GET /sessions",
     "DELETE /sessions/{id}",
     "POST /todo",

@@ -126,6 +126,9 @@ pub(crate) fn build(
                 .route(web::post().to(sessions::logout_all)),
         )
         .service(
+            resource("/me", "GET, HEAD").wrap(auth.clone()).route(get_or_head().to(sessions::me)),
+        )
+        .service(
             resource("/sessions", "GET, HEAD")
                 .wrap(auth.clone())
                 .route(get_or_head().to(sessions::list)),

@@ -97,6 +97,17 @@ pub(crate) struct SessionList {
     pub(crate) sessions: Vec<SessionView>,
 }
 
+/// The caller, as its access token says.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Me {
+    /// The user id (the token's `sub`).
+    pub(crate) user_id: String,
+    /// The session id (`sid`), as listed by `GET /sessions`.
+    pub(crate) session_id: String,
+    /// When the access token expires (`exp`), Unix seconds.
+    pub(crate) expires_at: u64,
+}
+
 /// How many sessions ended.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Ended {
@@ -135,6 +146,7 @@ impl Modify for SecuritySchemes {
         crate::routes::todos::get,
         crate::routes::todos::change,
         crate::routes::todos::delete,
+        crate::routes::sessions::me,
         crate::routes::sessions::list,
         crate::routes::sessions::end,
         crate::routes::sessions::logout_others,
@@ -146,7 +158,7 @@ impl Modify for SecuritySchemes {
     ),
     components(schemas(ErrorBody, OkBody, Status, LoginRequest, RegisterRequest, RefreshRequest, LogoutRequest,
         Delivery, TokenBody, Registered, NewTodo, TodoCreated, TodoList, Todo, TodoPatch, SessionView, SessionList,
-        Ended)),
+        Ended, Me)),
     modifiers(&SecuritySchemes),
     tags((name = "auth"), (name = "todos"), (name = "sessions"), (name = "keys"), (name = "health")),
 )]

@@ -1,4 +1,5 @@
-//! The caller's sessions: list them, end one, end the others, end all.
+//! The caller and its sessions: who it is, list them, end one, end the
+//! others, end all.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use jwt_session_actix::Authenticated;
@@ -7,8 +8,25 @@ use jwt_session_token::unix_now;
 
 use super::{client_ip, with_cleared_cookies};
 use crate::errors::ApiError;
-use crate::openapi::{Ended, ErrorBody, OkBody, SessionList, SessionView};
+use crate::openapi::{Ended, ErrorBody, Me, OkBody, SessionList, SessionView};
 use crate::startup::AppState;
+
+/// `GET /me`: who the caller is, from its verified access token alone. The
+/// token is checked against the store as on every protected route; nothing
+/// else is read.
+#[utoipa::path(get, path = "/me", operation_id = "me", tag = "sessions", responses(
+    (status = 200, description = "The caller's user id, session id and access token expiry", body = Me),
+    (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
+    (status = 503, description = "session store unavailable", body = ErrorBody)),
+    security(("cookie" = []), ("bearer" = [])))]
+pub(crate) async fn me(caller: Authenticated) -> HttpResponse {
+    let claims = caller.claims;
+    HttpResponse::Ok().json(Me {
+        user_id: claims.sub,
+        session_id: claims.sid,
+        expires_at: claims.exp,
+    })
+}
 
 /// `GET /sessions`: the caller's live sessions, oldest first.
 #[utoipa::path(get, path = "/sessions", operation_id = "list_sessions", tag = "sessions", responses(
