@@ -156,6 +156,59 @@ fn a_log_filter_that_does_not_parse_is_refused_at_start() {
     assert!(stderr.contains("RUST_LOG is not a log filter"), "{stderr}");
 }
 
+#[test]
+fn a_port_in_use_is_reported_once_in_the_log_format_asked_for() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let run = |format: &str| {
+        let output = Command::new(server_binary())
+            .env_clear()
+            .env("APP_CONFIG_DIR", workspace_root().join("config"))
+            .env("LISTEN_ADDR", &addr)
+            .env("LOG_FORMAT", format)
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+
+    let stderr = run("text");
+    let reason = format!("cannot listen on {addr}");
+    assert_eq!(stderr.matches(&reason).count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("todo-server: {reason}")), "{stderr}");
+
+    let stderr = run("json");
+    assert_eq!(stderr.matches(&reason).count(), 1, "{stderr}");
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|l| serde_json::from_str(l).expect("a JSON log line")).collect();
+    let fatal = lines.iter().find(|l| l["level"] == "ERROR").expect("an error line");
+    assert_eq!(fatal["fields"]["message"], "server failed");
+    assert!(fatal["fields"]["error"].as_str().unwrap().contains(&reason), "{fatal}");
+}
+
+#[test]
+fn a_dotenv_line_that_does_not_parse_is_named_by_number_and_not_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "correct horse battery staple";
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("APP_ENV=development\nACCESS_SECRET={secret}\n"),
+    )
+    .unwrap();
+    let output = Command::new(server_binary())
+        .env_clear()
+        .env("APP_CONFIG_DIR", workspace_root().join("config"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(".env, line 2 does not parse"), "{stderr}");
+    assert!(stderr.contains("KEY=\"a b\""), "{stderr}");
+    assert!(!stderr.contains("horse"), "the line's secret was printed: {stderr}");
+}
+
 /// Runs `todo-server --check-config` with only `env`.
 fn check_config(env: &[(&str, &str)]) -> (i32, String, String) {
     let output = Command::new(server_binary())

@@ -123,12 +123,16 @@ fn store_summary(settings: &Settings) -> String {
     }
 }
 
-/// An error with its sources, `a: b: c`.
+/// An error with its sources, `a: b: c`. Many errors already print their
+/// source in their own message; a source already said is not said again.
 fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            let _ = write!(text, ": {said}");
+        }
         source = cause.source();
     }
     text
@@ -147,6 +151,23 @@ mod tests {
         assert!(!report.contains("s3cr3t"), "{report}");
         assert!(report.contains("tokens.access_secret = ******** (34 bytes)"), "{report}");
         assert!(report.contains("tokens.refresh_secret = (not set)"), "{report}");
+    }
+
+    /// An error that prints its source in its own message, as the Redis
+    /// client's do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Echo(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("store unavailable")]
+    struct Outer(#[source] Echo);
+
+    #[test]
+    fn a_cause_is_said_once_even_when_an_error_repeats_its_source() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let error = Outer(Echo(refused));
+        assert_eq!(chain(&error), "store unavailable: connection refused");
     }
 
     #[test]

@@ -43,7 +43,7 @@ async fn main() -> ExitCode {
     // `.env` is read before anything else, so that it feeds every layer.
     if let Err(error) = dotenvy::dotenv() {
         if !error.not_found() {
-            eprintln!("todo-server: cannot read .env: {error}");
+            eprintln!("todo-server: {}", env_file_error(&error));
             return ExitCode::from(2);
         }
     }
@@ -100,15 +100,13 @@ async fn main() -> ExitCode {
     {
         Ok(prepared) => prepared,
         Err(error) => {
-            tracing::error!(%error, "refusing to start");
-            eprintln!("todo-server: {error}");
+            report_fatal("refusing to start", &error);
             return ExitCode::from(2);
         }
     };
 
     if let Err(error) = serve(prepared, &app_env).await {
-        tracing::error!(%error, "server failed");
-        eprintln!("todo-server: {error}");
+        report_fatal("server failed", &error);
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
@@ -216,6 +214,47 @@ impl ShutdownSignals {
             _ = self.terminate.recv() => "SIGTERM",
             _ = self.interrupt.recv() => "SIGINT",
         }
+    }
+}
+
+/// Why `.env` was refused. A line that does not parse is named by its
+/// number, never shown: it may hold a secret.
+fn env_file_error(error: &dotenvy::Error) -> String {
+    let dotenvy::Error::LineParse(text, _) = error else {
+        return format!("cannot read .env: {error}");
+    };
+    // dotenvy reads the first `.env` of the working directory and its parents,
+    // and reports the line (or only the value) it stopped at, without its
+    // number: found again here by its first line of text.
+    let first = text.lines().next().unwrap_or_default();
+    let file = std::env::current_dir()
+        .ok()
+        .and_then(|dir| dir.ancestors().map(|d| d.join(".env")).find(|path| path.is_file()));
+    let number = file.as_ref().and_then(|path| {
+        let contents = std::fs::read_to_string(path).ok()?;
+        contents.lines().position(|line| !first.is_empty() && line.contains(first))
+    });
+    let place = match (&file, number) {
+        (Some(path), Some(index)) => format!("{}, line {}", path.display(), index + 1),
+        (Some(path), None) => path.display().to_string(),
+        (None, _) => ".env".to_owned(),
+    };
+    format!(
+        "{place} does not parse: a line must be KEY=value, and a value with spaces, quotes or \
+         `#` must be quoted (KEY=\"a b\"); the line is not shown, as it may hold a secret"
+    )
+}
+
+/// Says once why the server stops: a plain `todo-server: …` line on stderr
+/// with text logs, where a person reads it, or an error log line with
+/// `LOG_FORMAT=json`, where a collector does (plain again if the log filter
+/// hides errors, so that the reason is never lost).
+fn report_fatal(what: &str, error: &dyn std::fmt::Display) {
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    if json && tracing::enabled!(tracing::Level::ERROR) {
+        tracing::error!(%error, "{what}");
+    } else {
+        eprintln!("todo-server: {error}");
     }
 }
 

@@ -275,8 +275,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> Outcome {
         report.skip("claims", "not checked: the signature does not hold");
         return Ok(report.finish());
     }
-    let by = kid.map(|kid| format!(" (kid {kid})")).unwrap_or_default();
-    report.line("signature", Ok(format!("valid{by}")));
+    report.line("signature", Ok(kid.map(|kid| format!("kid {kid}")).unwrap_or_default()));
 
     let rules = ClaimRules {
         issuer: args.iss.clone(),

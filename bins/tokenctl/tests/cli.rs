@@ -310,6 +310,12 @@ fn keygen_writes_four_files_with_private_ones_readable_by_the_owner_only() {
     assert_eq!((&key["kid"], &key["alg"]), (&json!("2026-01"), &json!("ES256")));
     assert!(key.get("d").is_none(), "the JWKS must hold the public key only");
 
+    let jwk_path = out.join("private.jwk.json");
+    let token = tokenctl(&["mint", "--jwk", path(&jwk_path)]).ok().stdout;
+    let jwks_path = out.join("public.jwks.json");
+    let run = tokenctl(&["verify", token.trim(), "--jwks", path(&jwks_path)]).ok();
+    assert!(run.stdout.contains("signature: ok (kid 2026-01)\n"), "{}", run.stdout);
+
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
