@@ -209,6 +209,37 @@ fn a_dotenv_line_that_does_not_parse_is_named_by_number_and_not_shown() {
     assert!(!stderr.contains("horse"), "the line's secret was printed: {stderr}");
 }
 
+#[test]
+fn variables_that_are_not_text_or_hold_nul_are_refused_by_name_without_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let not_text = std::ffi::OsStr::from_bytes(b"s3cr3t-\xff-value");
+    let output = Command::new(server_binary())
+        .arg("--check-config")
+        .env_clear()
+        .env("APP_CONFIG_DIR", workspace_root().join("config"))
+        .env("UNRELATED", not_text)
+        .env("ACCESS_SECRET", not_text)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ACCESS_SECRET is not valid UTF-8 text"), "{stderr}");
+    assert!(!stderr.contains("s3cr3t") && !stderr.contains("panicked"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "REFRESH_SECRET=s3cr3t\0tail\n").unwrap();
+    let output = Command::new(server_binary())
+        .env_clear()
+        .env("APP_CONFIG_DIR", workspace_root().join("config"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the value of REFRESH_SECRET holds a NUL byte"), "{stderr}");
+    assert!(!stderr.contains("s3cr3t") && !stderr.contains("panicked"), "{stderr}");
+}
+
 /// Runs `todo-server --check-config` with only `env`.
 fn check_config(env: &[(&str, &str)]) -> (i32, String, String) {
     let output = Command::new(server_binary())

@@ -9,6 +9,7 @@ mod app;
 mod body;
 mod check;
 mod data;
+mod environment;
 mod errors;
 mod metrics;
 mod openapi;
@@ -40,14 +41,18 @@ use crate::settings::Settings;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    // `.env` is read before anything else, so that it feeds every layer.
-    if let Err(error) = dotenvy::dotenv() {
-        if !error.not_found() {
-            eprintln!("todo-server: {}", env_file_error(&error));
+    // The environment and `.env` are read before anything else, so that
+    // they feed every layer, the log's settings included.
+    let vars = match environment::load() {
+        Ok(vars) => vars,
+        Err(message) => {
+            eprintln!("todo-server: {message}");
             return ExitCode::from(2);
         }
-    }
-    let check_config = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+    };
+    let args: Vec<String> =
+        std::env::args_os().skip(1).map(|arg| arg.to_string_lossy().into_owned()).collect();
+    let check_config = match args.as_slice() {
         [] => false,
         [flag] if flag == "--check-config" => true,
         [flag] if flag == "--help" || flag == "-h" => {
@@ -59,12 +64,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(message) = init_logging() {
-        eprintln!("todo-server: {message}");
-        return ExitCode::from(2);
-    }
+    let json_logs = match init_logging(&vars) {
+        Ok(json_logs) => json_logs,
+        Err(message) => {
+            eprintln!("todo-server: {message}");
+            return ExitCode::from(2);
+        }
+    };
 
-    let vars: HashMap<String, String> = std::env::vars().collect();
     let app_env = vars.get("APP_ENV").cloned().unwrap_or_else(|| "development".to_owned());
     let config_dir =
         vars.get("APP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
@@ -100,13 +107,13 @@ async fn main() -> ExitCode {
     {
         Ok(prepared) => prepared,
         Err(error) => {
-            report_fatal("refusing to start", &error);
+            report_fatal(json_logs, "refusing to start", &error);
             return ExitCode::from(2);
         }
     };
 
     if let Err(error) = serve(prepared, &app_env).await {
-        report_fatal("server failed", &error);
+        report_fatal(json_logs, "server failed", &error);
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
@@ -217,41 +224,12 @@ impl ShutdownSignals {
     }
 }
 
-/// Why `.env` was refused. A line that does not parse is named by its
-/// number, never shown: it may hold a secret.
-fn env_file_error(error: &dotenvy::Error) -> String {
-    let dotenvy::Error::LineParse(text, _) = error else {
-        return format!("cannot read .env: {error}");
-    };
-    // dotenvy reads the first `.env` of the working directory and its parents,
-    // and reports the line (or only the value) it stopped at, without its
-    // number: found again here by its first line of text.
-    let first = text.lines().next().unwrap_or_default();
-    let file = std::env::current_dir()
-        .ok()
-        .and_then(|dir| dir.ancestors().map(|d| d.join(".env")).find(|path| path.is_file()));
-    let number = file.as_ref().and_then(|path| {
-        let contents = std::fs::read_to_string(path).ok()?;
-        contents.lines().position(|line| !first.is_empty() && line.contains(first))
-    });
-    let place = match (&file, number) {
-        (Some(path), Some(index)) => format!("{}, line {}", path.display(), index + 1),
-        (Some(path), None) => path.display().to_string(),
-        (None, _) => ".env".to_owned(),
-    };
-    format!(
-        "{place} does not parse: a line must be KEY=value, and a value with spaces, quotes or \
-         `#` must be quoted (KEY=\"a b\"); the line is not shown, as it may hold a secret"
-    )
-}
-
 /// Says once why the server stops: a plain `todo-server: …` line on stderr
 /// with text logs, where a person reads it, or an error log line with
 /// `LOG_FORMAT=json`, where a collector does (plain again if the log filter
 /// hides errors, so that the reason is never lost).
-fn report_fatal(what: &str, error: &dyn std::fmt::Display) {
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    if json && tracing::enabled!(tracing::Level::ERROR) {
+fn report_fatal(json_logs: bool, what: &str, error: &dyn std::fmt::Display) {
+    if json_logs && tracing::enabled!(tracing::Level::ERROR) {
         tracing::error!(%error, "{what}");
     } else {
         eprintln!("todo-server: {error}");
@@ -264,18 +242,19 @@ fn report_fatal(what: &str, error: &dyn std::fmt::Display) {
 const DEFAULT_LOG_FILTER: &str = "info,actix_http::h1::dispatcher=off";
 
 /// Logs to stderr at the level of `RUST_LOG` (default [`DEFAULT_LOG_FILTER`]):
-/// readable text, or one JSON object a line with `LOG_FORMAT=json`. The
-/// request span's `request_id` is on every line logged while a request is
-/// served.
-fn init_logging() -> Result<(), String> {
-    let asked = std::env::var("RUST_LOG").ok().filter(|filter| !filter.trim().is_empty());
+/// readable text, or one JSON object a line with `LOG_FORMAT=json` (then
+/// returns true). The request span's `request_id` is on every line logged
+/// while a request is served.
+fn init_logging(vars: &HashMap<String, String>) -> Result<bool, String> {
+    let asked = vars.get("RUST_LOG").filter(|filter| !filter.trim().is_empty());
     let filter = asked.map_or_else(|| Ok(EnvFilter::new(DEFAULT_LOG_FILTER)), EnvFilter::try_new);
     let filter = filter.map_err(|e| format!("RUST_LOG is not a log filter: {e}"))?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match std::env::var("LOG_FORMAT").unwrap_or_default().to_ascii_lowercase().as_str() {
+    let format = vars.get("LOG_FORMAT").map(|f| f.to_ascii_lowercase()).unwrap_or_default();
+    match format.as_str() {
         "" | "text" => builder.with_ansi(std::io::stderr().is_terminal()).init(),
         "json" => builder.json().with_current_span(true).with_span_list(false).init(),
         other => return Err(format!("LOG_FORMAT is {other:?}; it must be text or json")),
     }
-    Ok(())
+    Ok(format == "json")
 }

@@ -318,6 +318,11 @@ pub(crate) enum LayerError {
          or add that file"
     )]
     NoEnvFile { app_env: String, file: String, known: String },
+    #[error(
+        "APP_ENV is {0:?}: an environment's name is letters, digits, `-` and `_` only \
+         (development, production)"
+    )]
+    BadEnvName(String),
 }
 
 /// Checks that the files of the layers can be read: a directory given by
@@ -330,6 +335,10 @@ pub(crate) fn check_layers(
     app_env: &str,
     dir_given: bool,
 ) -> Result<Option<String>, LayerError> {
+    let name_ok = app_env.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if app_env.is_empty() || !name_ok {
+        return Err(LayerError::BadEnvName(app_env.to_owned()));
+    }
     if !dir.is_dir() {
         if dir_given {
             return Err(LayerError::NoDir(dir.display().to_string()));
@@ -482,6 +491,11 @@ mod tests {
         assert!(err.contains("which is not a directory"), "{err}");
         let warning = check_layers(&nowhere, "development", false).unwrap();
         assert!(warning.is_some_and(|w| w.contains("only the built-in defaults")));
+
+        for name in ["../config/default", "", "prod uction", "a/b"] {
+            let err = check_layers(&config_dir(), name, true).unwrap_err();
+            assert!(matches!(err, LayerError::BadEnvName(_)), "{name:?}: {err}");
+        }
     }
 
     fn config_dir() -> std::path::PathBuf {

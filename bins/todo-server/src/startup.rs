@@ -388,12 +388,26 @@ fn local_cache(
 
 /// The URL without its password, for logs.
 pub(crate) fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let mut redacted = match (base.find("://"), base.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}***{}", &url[..scheme_end + 3], &url[at..])
+            format!("{}***{}", &base[..scheme_end + 3], &base[at..])
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    // A Unix-socket URL carries its password as a query parameter.
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if matches!(key, "pass" | "password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&pairs.join("&"));
     }
+    redacted
 }
 
 #[cfg(test)]
@@ -537,5 +551,11 @@ mod tests {
     fn redis_passwords_are_not_logged() {
         assert_eq!(redact_url("redis://user:hunter2@db:6379/0"), "redis://***@db:6379/0");
         assert_eq!(redact_url("redis://db:6379/"), "redis://db:6379/");
+        assert_eq!(
+            redact_url("redis+unix:///run/redis.sock?db=2&pass=hunter2&user=app"),
+            "redis+unix:///run/redis.sock?db=2&pass=***&user=app"
+        );
+        assert_eq!(redact_url("unix:///s.sock?password=hunter2"), "unix:///s.sock?password=***");
+        assert_eq!(redact_url("redis://a:b@db/?protocol=resp3"), "redis://***@db/?protocol=resp3");
     }
 }
