@@ -247,3 +247,35 @@ async fn logout_all_ends_every_session_and_clears_the_cookies() {
         assert_eq!(todo(&http, jar).await.status, 401);
     }
 }
+
+#[tokio::test]
+async fn logout_and_refresh_ignore_a_body_they_cannot_use() {
+    let server = start(&[]);
+    let http = Http::new(&server);
+    let addr = server.addr().to_owned();
+
+    // Logout ends the session whatever the body, as the reference (which
+    // reads none) does.
+    for body in ["null", "[]", "a=b", r#"{"refresh_token":5}"#, "{"] {
+        let cookies = login(&http, "cli").await;
+        let access = cookies.get("access_token").unwrap().to_owned();
+        let bearer = format!("Authorization: Bearer {access}").into_bytes();
+        let answer = e2e::raw::post(&addr, "/logout", &[bearer], body);
+        assert_eq!(answer.status(), Some(200), "{body}: {answer:?}");
+        let (empty, bearer) = bearer_jar(&access);
+        let headers = [("Authorization", bearer.as_str())];
+        let me = http.send(reqwest::Method::GET, "/me", None, &empty, &headers).await;
+        assert_eq!(me.status, 401, "{body}: the session outlived the logout");
+    }
+
+    // Refresh with the cookie does not read the body either.
+    let cookies = login(&http, "cli").await;
+    let refresh = cookies.get("refresh_token").unwrap().to_owned();
+    let cookie = format!("Cookie: refresh_token={refresh}").into_bytes();
+    let answer = e2e::raw::post(&addr, "/token/refresh", &[cookie], "a=b");
+    assert_eq!(answer.status(), Some(201), "{answer:?}");
+
+    // Without the cookie, the body is where the token must be.
+    let answer = e2e::raw::post(&addr, "/token/refresh", &[], "null");
+    assert_eq!(answer.status(), Some(422), "{answer:?}");
+}

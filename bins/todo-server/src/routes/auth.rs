@@ -182,16 +182,19 @@ pub(crate) async fn register(
     (status = 201, description = "Refreshed: `{\"ok\":true}` with new cookies, or the tokens in the body when the refresh token came in the body", body = TokenBody),
     (status = 401, description = "missing refresh token, invalid refresh token or refresh revoked", body = ErrorBody),
     (status = 403, description = "cross-site request refused", body = ErrorBody),
+    (status = 422, description = "invalid json: without the cookie, a body must be a JSON object", body = ErrorBody),
     (status = 503, description = "session store unavailable", body = ErrorBody)))]
 pub(crate) async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
-    OptionalJsonBody(body): OptionalJsonBody<RefreshRequest>,
+    body: Result<OptionalJsonBody<RefreshRequest>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let cookie = single_cookie(&req, REFRESH_COOKIE).map_err(|_| ApiError::InvalidRefreshToken)?;
+    // With the cookie, the body is not read (as the reference does): a
+    // client sending anything there keeps working.
     let (token, delivery) = match cookie {
         Some(cookie) => (cookie, Delivery::Cookie),
-        None => match body.and_then(|b| b.refresh_token).filter(|t| !t.is_empty()) {
+        None => match body?.0.and_then(|b| b.refresh_token).filter(|t| !t.is_empty()) {
             Some(token) => (token, Delivery::Body),
             None => {
                 crate::metrics::refresh("missing");
@@ -272,7 +275,8 @@ async fn rotate(
 
 /// `POST /logout`: ends the session of the presented access token (cookie or
 /// Bearer) and clears both cookies. A refresh token in the body that belongs
-/// to another session of the same user ends that one too.
+/// to another session of the same user ends that one too; a body that is not
+/// such an object is ignored, so the caller's session always ends.
 #[utoipa::path(post, path = "/logout", tag = "auth", request_body(content = LogoutRequest, description = "Optional"),
     responses(
     (status = 200, description = "Logged out; both cookies cleared", body = OkBody),
@@ -284,12 +288,14 @@ pub(crate) async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
-    OptionalJsonBody(body): OptionalJsonBody<LogoutRequest>,
+    body: Result<OptionalJsonBody<LogoutRequest>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let claims = &caller.claims;
     let mut ended = u64::from(state.store.end_session(&claims.sub, &claims.sid).await?);
 
     let other = body
+        .ok()
+        .and_then(|OptionalJsonBody(body)| body)
         .and_then(|b| b.refresh_token)
         .and_then(|token| state.tokens.verify(&token, TokenKind::Refresh).ok())
         .filter(|refresh| refresh.sub == claims.sub && refresh.sid != claims.sid);
