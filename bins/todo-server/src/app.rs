@@ -63,7 +63,7 @@ pub(crate) fn build(
             let request_id = request_id(req.headers());
             let span = tracing::info_span!("request", request_id = %request_id);
             let method = req.method().clone();
-            let path = req.path().to_owned();
+            let path = loggable_path(req.path());
             let response = span.in_scope(|| srv.call(req));
             async move {
                 let response = response.await;
@@ -182,6 +182,16 @@ const MAX_REQUEST_ID_BYTES: usize = 128;
 /// The caller's `X-Request-Id` when it is 1 to 128 letters, digits or
 /// `-_.:`; otherwise a new UUID. Anything else could forge log lines or
 /// headers, so it is dropped, not echoed.
+/// The request path as the log line carries it: cut after 200 characters
+/// (marked with `…`), so that a client's long path cannot make long lines.
+fn loggable_path(path: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    match path.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &path[..cut]),
+        None => path.to_owned(),
+    }
+}
+
 fn request_id(headers: &HeaderMap) -> String {
     let valid = |id: &&str| {
         !id.is_empty()
@@ -215,6 +225,15 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_ID.clone(), HeaderValue::from_str(id).unwrap());
         headers
+    }
+
+    #[test]
+    fn a_long_path_is_cut_in_the_log_on_a_character_boundary() {
+        assert_eq!(loggable_path("/todos"), "/todos");
+        let long = format!("/{}", "é".repeat(300));
+        let logged = loggable_path(&long);
+        assert_eq!(logged.chars().count(), 201);
+        assert!(logged.ends_with('…'));
     }
 
     #[test]

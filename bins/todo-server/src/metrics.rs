@@ -46,10 +46,18 @@ pub(crate) fn revoked(reason: &'static str, sessions: u64) {
     metrics::counter!(REVOCATIONS, "reason" => reason).increment(sessions);
 }
 
+/// The `method` label: a method of RFC 9110 (or PATCH), else `other`, so
+/// that clients inventing methods cannot grow the label set.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] =
+        ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"];
+    KNOWN.into_iter().find(|known| *known == method).unwrap_or("other")
+}
+
 /// Counts one answered request and its latency.
 pub(crate) fn request(method: &str, route: &str, status: u16, seconds: f64) {
     let labels = [
-        ("method", method.to_owned()),
+        ("method", method_label(method).to_owned()),
         ("route", route.to_owned()),
         ("status", status.to_string()),
     ];
@@ -98,4 +106,16 @@ pub(crate) async fn scrape(exporter: web::Data<Exporter>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(exporter.handle.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label("PATCH"), "PATCH");
+        assert_eq!(method_label("XXXXXXXX1"), "other");
+        assert_eq!(method_label("get"), "other");
+    }
 }

@@ -73,6 +73,13 @@ impl CrossSiteGuard {
             return None;
         }
         let by_cookie = req.cookie(ACCESS_COOKIE).is_some() || req.cookie(REFRESH_COOKIE).is_some();
+        // A browser sends one of each; with two, which one counts would be
+        // a guess, so neither does.
+        for name in [ORIGIN, REFERER] {
+            if req.headers().get_all(&name).nth(1).is_some() {
+                return Some(format!("more than one {name} header"));
+            }
+        }
         let origin = match req.headers().get(ORIGIN) {
             Some(origin) => Some(origin.to_str().unwrap_or("<not ascii>").to_owned()),
             None => req.headers().get(REFERER).map(|referer| {
@@ -188,6 +195,25 @@ mod tests {
         assert_eq!(guard().refusal(&req).as_deref(), Some("https://evil.example"));
         let req = cookie_post().insert_header(("Origin", "null")).to_srv_request();
         assert!(guard().refusal(&req).is_some());
+    }
+
+    #[test]
+    fn two_origin_or_referer_headers_are_refused_in_either_order() {
+        for (first, second) in [
+            ("https://evil.example", "https://app.example"),
+            ("https://app.example", "https://evil.example"),
+        ] {
+            let req = cookie_post()
+                .append_header(("Origin", first))
+                .append_header(("Origin", second))
+                .to_srv_request();
+            assert_eq!(guard().refusal(&req).as_deref(), Some("more than one origin header"));
+            let req = cookie_post()
+                .append_header(("Referer", format!("{first}/page")))
+                .append_header(("Referer", format!("{second}/page")))
+                .to_srv_request();
+            assert_eq!(guard().refusal(&req).as_deref(), Some("more than one referer header"));
+        }
     }
 
     #[test]
