@@ -719,7 +719,17 @@ async fn bodies_must_be_objects_and_titles_visible_text() {
     let array = http.post("/todo", &json!(["from an array"]), &jar).await;
     assert_eq!(array.status, 422);
 
-    for title in ["bell\u{7}", "line\nbreak", "\u{200B}", "evil\u{202E}txt"] {
+    for title in [
+        "bell\u{7}",
+        "line\nbreak",
+        "\u{200B}",
+        "evil\u{202E}txt",
+        "arabic\u{61C}mark",
+        "soft\u{AD}hyphen",
+        "tag\u{E0041}",
+        "para\u{2029}graph",
+        "filler\u{3164}",
+    ] {
         let refused = http.post("/todo", &json!({ "title": title }), &jar).await;
         assert_eq!(refused.status, 422, "{title:?}");
         assert!(refused.body["error"].as_str().unwrap().starts_with("title must not contain"));

@@ -2,11 +2,47 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// Characters that can make text say something other than it shows:
-/// control characters, zero-width characters and bidirectional overrides.
+/// Characters that can make text say something other than it shows: control
+/// characters, every format character of Unicode (category Cf: zero-width
+/// characters, bidirectional marks and overrides, the soft hyphen, tag
+/// characters and the like), line and paragraph separators, and the fillers
+/// that render as nothing (the combining grapheme joiner, the Hangul fillers,
+/// the Mongolian variation selectors). Emoji variation selectors (U+FE00 to
+/// U+FE0F) stay allowed: they change how a symbol is drawn, not which.
 pub(crate) fn is_invisible(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+        || matches!(
+            c,
+            // Format characters (Cf), Unicode 15.
+            '\u{AD}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61C}'
+                | '\u{6DD}'
+                | '\u{70F}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8E2}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
+                // Separators that break lines, and characters drawn as nothing.
+                | '\u{2028}'..='\u{2029}'
+                | '\u{34F}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{3164}'
+                | '\u{FFA0}'
+                | '\u{180B}'..='\u{180D}'
+                | '\u{180F}'
+        )
 }
 
 /// The comparable form of a username: NFKC (so full-width, mathematical and
@@ -33,5 +69,34 @@ mod tests {
             assert!(is_invisible(c), "{c:?}");
         }
         assert!(!is_invisible('a') && !is_invisible('é') && !is_invisible(' '));
+    }
+
+    #[test]
+    fn format_characters_separators_and_fillers_are_invisible() {
+        let found_by_the_review = [
+            '\u{61C}',
+            '\u{AD}',
+            '\u{180E}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{34F}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{180B}',
+        ];
+        for c in found_by_the_review {
+            assert!(is_invisible(c), "U+{:04X}", u32::from(c));
+        }
+        // An emoji's presentation selector is part of how people write it.
+        for c in ['\u{FE0F}', '❤', '한', 'ㄱ'] {
+            assert!(!is_invisible(c), "U+{:04X}", u32::from(c));
+        }
     }
 }

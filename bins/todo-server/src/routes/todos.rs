@@ -49,7 +49,7 @@ fn title(raw: &str) -> Result<String, ApiError> {
     let title = raw.trim();
     if title.chars().any(crate::text::is_invisible) {
         return Err(ApiError::InvalidField(
-            "title must not contain control, zero-width or bidirectional formatting characters",
+            "title must not contain control or invisible formatting characters (zero-width, bidirectional, line separators)",
         ));
     }
     if TITLE_CHARS.contains(&title.chars().count()) {
