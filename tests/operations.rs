@@ -291,6 +291,34 @@ fn check_config_refuses_listen_addresses_the_server_could_not_bind() {
 }
 
 #[test]
+fn check_config_refuses_numbers_that_break_the_service_or_turn_a_protection_off() {
+    for (var, value, expected) in [
+        ("APP__LOGIN__WINDOW_SECS", "0", "login.window_secs (APP__LOGIN__WINDOW_SECS) is 0"),
+        ("APP__LOGIN__MAX_FAILURES_PER_USER", "0", "at 0 every login is throttled"),
+        ("APP__LOGIN__MAX_FAILURES_PER_IP", "0", "at 0 every login is throttled"),
+        (
+            "APP__SESSIONS__IDLE_TTL_SECS",
+            "0",
+            "sessions.idle_ttl_secs (APP__SESSIONS__IDLE_TTL_SECS) is 0",
+        ),
+        ("APP__SESSIONS__ABSOLUTE_TTL_SECS", "60", "sessions end before their first access token"),
+        ("APP__SERVER__MAX_BODY_BYTES", "0", "it must be at least 4096"),
+        ("APP__REFRESH__GRACE_SECS", "99999999", "it must be at most 300"),
+        ("APP__TOKENS__REFRESH_TTL_SECS", "600", "a refresh token outlives the access token"),
+        (
+            "APP__METRICS__LISTEN_ADDR",
+            "127.0.0.1:8080",
+            "give the metrics listener a port of its own",
+        ),
+    ] {
+        let env = [("APP_ENV", "development"), ("LISTEN_ADDR", "127.0.0.1:8080"), (var, value)];
+        let (code, _, stderr) = check_config(&env);
+        assert_eq!(code, 2, "{var}={value}: {stderr}");
+        assert!(stderr.contains(expected), "{var}={value}: {stderr}");
+    }
+}
+
+#[test]
 fn a_misspelt_app_env_or_config_dir_is_refused_naming_it() {
     let env = [("APP_ENV", "prod"), ("ACCESS_SECRET", ACCESS), ("REFRESH_SECRET", REFRESH)];
     let (code, _, stderr) = check_config(&env);

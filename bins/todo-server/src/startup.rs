@@ -44,6 +44,13 @@ pub(crate) enum StartError {
     Origin(String),
     #[error("Redis store: {0}")]
     Store(StoreError),
+    #[error("{key} ({var}) is {value}; {rule}")]
+    OutOfRange { key: &'static str, var: &'static str, value: u64, rule: &'static str },
+    #[error(
+        "APP__METRICS__LISTEN_ADDR is the API's own address {0}: give the metrics listener \
+         a port of its own"
+    )]
+    MetricsOnApiAddr(String),
     #[error(
         "refresh.on_reuse (APP__REFRESH__ON_REUSE) is {0:?}; it must be revoke-session, \
          revoke-successor or alert-only"
@@ -136,6 +143,8 @@ pub(crate) struct Prepared {
 
 pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, StartError> {
     let development = app_env == "development";
+    check_limits(&settings)?;
+    let lifetime = session_lifetime(&settings);
     let section = settings.tokens;
 
     let access_algorithm = Algorithm::from_name(&section.access_algorithm)
@@ -172,20 +181,18 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
     let tokens = TokenService::new(token_settings, keys).map_err(StartError::Tokens)?;
     let on_reuse = ReusePolicy::from_name(&settings.refresh.on_reuse)
         .ok_or_else(|| StartError::ReusePolicy(settings.refresh.on_reuse.clone()))?;
-    let sessions = SessionPolicy {
-        lifetime: SessionLifetime {
-            idle_secs: settings.sessions.idle_ttl_secs.unwrap_or(section.refresh_ttl_secs),
-            absolute_secs: settings.sessions.absolute_ttl_secs.unwrap_or(30 * 86_400),
-        },
-        grace_secs: settings.refresh.grace_secs,
-        on_reuse,
-    };
+    let sessions = SessionPolicy { lifetime, grace_secs: settings.refresh.grace_secs, on_reuse };
 
     check_origin(&settings.server.frontend_origin)?;
     check_listen_addr("LISTEN_ADDR", &settings.server.listen_addr)?;
     let metrics_addr = settings.metrics.listen_addr.clone().filter(|a| !a.trim().is_empty());
     if let Some(addr) = &metrics_addr {
         check_listen_addr("APP__METRICS__LISTEN_ADDR", addr)?;
+        // Port 0 is a fresh port for each listener, so it cannot clash.
+        let same = addr.trim() == settings.server.listen_addr.trim();
+        if same && !addr.trim().ends_with(":0") {
+            return Err(StartError::MetricsOnApiAddr(addr.clone()));
+        }
     }
     let (store, data) = store(&settings.store)?;
     let accounts = Accounts::new(data.clone(), development, settings.accounts.registration)
@@ -216,6 +223,96 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
             reuse_count: Arc::default(),
         },
     })
+}
+
+/// How long sessions last: `[sessions]`, by default idle for the refresh
+/// token lifetime and 30 days in all.
+fn session_lifetime(settings: &Settings) -> SessionLifetime {
+    let sessions = &settings.sessions;
+    SessionLifetime {
+        idle_secs: sessions.idle_ttl_secs.unwrap_or(settings.tokens.refresh_ttl_secs),
+        absolute_secs: sessions.absolute_ttl_secs.unwrap_or(30 * 86_400),
+    }
+}
+
+/// Refuses numbers that would leave the service unusable or quietly turn a
+/// protection off: a zero throttle window or limit, a session that ends as
+/// it starts, a body limit no login fits in, a grace window so long that a
+/// reused refresh token is never caught.
+fn check_limits(settings: &Settings) -> Result<(), StartError> {
+    /// The longest grace window: racing tabs and retried requests need
+    /// seconds, not minutes.
+    const MAX_GRACE_SECS: u64 = 300;
+    let login = &settings.login;
+    let tokens = &settings.tokens;
+    let lifetime = session_lifetime(settings);
+    let grace_secs = settings.refresh.grace_secs;
+    let rules: [(&'static str, &'static str, u64, bool, &'static str); 8] = [
+        (
+            "login.window_secs",
+            "APP__LOGIN__WINDOW_SECS",
+            login.window_secs,
+            login.window_secs >= 1,
+            "it must be at least 1 (a zero window turns login throttling off)",
+        ),
+        (
+            "login.max_failures_per_user",
+            "APP__LOGIN__MAX_FAILURES_PER_USER",
+            login.max_failures_per_user,
+            login.max_failures_per_user >= 1,
+            "it must be at least 1 (at 0 every login is throttled)",
+        ),
+        (
+            "login.max_failures_per_ip",
+            "APP__LOGIN__MAX_FAILURES_PER_IP",
+            login.max_failures_per_ip,
+            login.max_failures_per_ip >= 1,
+            "it must be at least 1 (at 0 every login is throttled)",
+        ),
+        (
+            "tokens.refresh_ttl_secs",
+            "APP__TOKENS__REFRESH_TTL_SECS",
+            tokens.refresh_ttl_secs,
+            tokens.refresh_ttl_secs >= tokens.access_ttl_secs,
+            "it must be at least tokens.access_ttl_secs (a refresh token outlives the access \
+             token it renews)",
+        ),
+        (
+            "sessions.idle_ttl_secs",
+            "APP__SESSIONS__IDLE_TTL_SECS",
+            lifetime.idle_secs,
+            lifetime.idle_secs >= tokens.access_ttl_secs,
+            "it must be at least tokens.access_ttl_secs, or sessions end before their first \
+             access token does",
+        ),
+        (
+            "sessions.absolute_ttl_secs",
+            "APP__SESSIONS__ABSOLUTE_TTL_SECS",
+            lifetime.absolute_secs,
+            lifetime.absolute_secs >= tokens.access_ttl_secs,
+            "it must be at least tokens.access_ttl_secs, or sessions end before their first \
+             access token does",
+        ),
+        (
+            "refresh.grace_secs",
+            "APP__REFRESH__GRACE_SECS",
+            grace_secs,
+            grace_secs <= MAX_GRACE_SECS,
+            "it must be at most 300 (a longer window lets a stolen refresh token be replayed \
+             without being caught)",
+        ),
+        (
+            "server.max_body_bytes",
+            "APP__SERVER__MAX_BODY_BYTES",
+            settings.server.max_body_bytes as u64,
+            settings.server.max_body_bytes >= 4096,
+            "it must be at least 4096, or a login with a long password cannot be sent",
+        ),
+    ];
+    match rules.into_iter().find(|(_, _, _, holds, _)| !holds) {
+        Some((key, var, value, _, rule)) => Err(StartError::OutOfRange { key, var, value, rule }),
+        None => Ok(()),
+    }
 }
 
 /// Refuses an address the listener could not bind: not `host:port`, a port
