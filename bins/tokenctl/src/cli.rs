@@ -74,7 +74,7 @@ pub(crate) struct KeygenArgs {
     #[arg(long, value_name = "ALG", value_parser = parse_alg)]
     pub(crate) alg: Algorithm,
     /// Key id written into the JWK files [default: the RFC 7638 thumbprint]
-    #[arg(long, value_name = "KID")]
+    #[arg(long, value_name = "KID", value_parser = parse_kid)]
     pub(crate) kid: Option<String>,
     /// Directory to write the four files into
     #[arg(long, value_name = "DIR")]
@@ -129,7 +129,7 @@ pub(crate) struct MintArgs {
     #[arg(long, value_name = "TTL", default_value = "15m", value_parser = parse_duration)]
     pub(crate) ttl: u64,
     /// Header `kid` [default: the key's kid (JWK `kid` or thumbprint); none for a secret]
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = parse_kid)]
     pub(crate) kid: Option<String>,
     /// Header `typ`
     #[arg(long, value_name = "T", default_value = "JWT")]
@@ -246,7 +246,7 @@ pub(crate) struct JwksArgs {
     #[arg(value_name = "PEM", required = true)]
     pub(crate) pems: Vec<PathBuf>,
     /// Key id, once per PEM in the same order [default: the RFC 7638 thumbprint]
-    #[arg(long, value_name = "KID")]
+    #[arg(long, value_name = "KID", value_parser = parse_kid)]
     pub(crate) kid: Vec<String>,
     /// Algorithm for every key [default: from the key's type; RS256 for RSA]
     #[arg(long, value_name = "ALG", value_parser = parse_alg)]
@@ -254,6 +254,21 @@ pub(crate) struct JwksArgs {
 }
 
 /// An algorithm name, exactly as JOSE writes it.
+/// A key id: 1 to 256 characters, none of them a control character (it is
+/// printed, and written into headers and files).
+fn parse_kid(kid: &str) -> Result<String, String> {
+    if kid.is_empty() {
+        return Err("a kid cannot be empty; leave --kid out for the default".into());
+    }
+    if kid.chars().count() > 256 {
+        return Err("a kid is at most 256 characters".into());
+    }
+    if kid.chars().any(char::is_control) {
+        return Err("a kid cannot hold control characters (a line break, a tab)".into());
+    }
+    Ok(kid.to_owned())
+}
+
 fn parse_alg(name: &str) -> Result<Algorithm, String> {
     Algorithm::from_name(name).ok_or_else(|| {
         let known: Vec<_> = Algorithm::ALL.iter().map(|alg| alg.as_str()).collect();

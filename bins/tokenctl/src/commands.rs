@@ -238,8 +238,17 @@ pub(crate) fn verify(args: &VerifyArgs) -> Outcome {
             if let Some(warning) = &loaded.warning {
                 eprintln!("{warning}");
             }
-            KeySet::verify_only([loaded.key])
-                .map_err(|e| Failure::usage(format!("unusable key: {e}")))?
+            // One key given by hand is the key to check with, whatever `kid`
+            // the token names (a PEM carries none; its default is the
+            // thumbprint): the signature and the pinned algorithm decide.
+            let named = unverified::decode(&token)
+                .ok()
+                .and_then(|jws| jws.header.get("kid").and_then(Value::as_str).map(str::to_owned));
+            let key = match named {
+                Some(kid) => loaded.key.with_kid(kid.as_str()),
+                None => loaded.key,
+            };
+            KeySet::verify_only([key]).map_err(|e| Failure::usage(format!("unusable key: {e}")))?
         }
     };
 

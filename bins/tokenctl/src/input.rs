@@ -24,23 +24,32 @@ pub(crate) enum Purpose {
     Verify,
 }
 
-/// Bytes of a file, or of stdin for `-`. `what` names the argument.
+/// The most any input is read: far more than any token, key, JWKS or claims
+/// set, so that a wrong file or an endless pipe stops with a message.
+const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Bytes of a file, or of stdin for `-`, at most [`MAX_INPUT_BYTES`]. `what`
+/// names the argument.
 pub(crate) fn read_bytes(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
     let mut bytes = Zeroizing::new(Vec::new());
-    if path == Path::new("-") {
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|e| Failure::usage(format!("{what}: cannot read stdin: {e}")))?;
+    let source =
+        if path == Path::new("-") { "stdin".to_owned() } else { format!("`{}`", path.display()) };
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
     } else {
-        let mut file = std::fs::File::open(path).map_err(|e| {
-            Failure::usage(format!(
-                "{what}: cannot read `{}`: {e}; give a readable file",
-                path.display()
-            ))
-        })?;
-        file.read_to_end(&mut bytes).map_err(|e| {
-            Failure::usage(format!("{what}: cannot read `{}`: {e}", path.display()))
-        })?;
+        Box::new(std::fs::File::open(path).map_err(|e| {
+            Failure::usage(format!("{what}: cannot read {source}: {e}; give a readable file"))
+        })?)
+    };
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::usage(format!("{what}: cannot read {source}: {e}")))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Failure::usage(format!(
+            "{what}: {source} holds more than 16 MiB, which no token, key or claims set needs; \
+             give the right input"
+        )));
     }
     Ok(bytes)
 }

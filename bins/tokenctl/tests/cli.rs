@@ -315,6 +315,15 @@ fn keygen_writes_four_files_with_private_ones_readable_by_the_owner_only() {
     let jwks_path = out.join("public.jwks.json");
     let run = tokenctl(&["verify", token.trim(), "--jwks", path(&jwks_path)]).ok();
     assert!(run.stdout.contains("signature: ok (kid 2026-01)\n"), "{}", run.stdout);
+    // The public PEM alone, which names no kid, checks the same token.
+    let pem = out.join("public.pem");
+    let run = tokenctl(&["verify", token.trim(), "--key", path(&pem)]).ok();
+    assert!(run.stdout.contains("signature: ok (kid 2026-01)\n"), "{}", run.stdout);
+    // A secret by hand checks a token that names a kid, and a wrong one still fails.
+    let secret = "0123456789abcdef0123456789abcdef";
+    let token = tokenctl(&["mint", "--secret", secret, "--kid", "k"]).ok().stdout;
+    tokenctl(&["verify", token.trim(), "--secret", secret]).ok();
+    tokenctl(&["verify", token.trim(), "--secret", &secret.replace('0', "x")]).code(1);
 
     #[cfg(unix)]
     {
@@ -655,6 +664,35 @@ fn usage_errors_exit_with_code_2() {
     tokenctl(&[]).code(2);
     tokenctl(&["frobnicate"]).code(2);
     tokenctl(&["verify", KNOWN_GOOD, "--secret", "a", "--key", "b"]).code(2);
+    for kid in ["", "line\nbreak", &"k".repeat(257)] {
+        let run = tokenctl(&["keygen", "--alg", "EdDSA", "--kid", kid, "--out", "/nonexistent"]);
+        assert!(run.code(2).stderr.contains("kid"), "{kid:?}");
+    }
+}
+
+#[test]
+fn an_endless_input_stops_at_16_mib_with_a_message() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenctl"))
+        .args(["decode", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..17 {
+            if std::io::Write::write_all(&mut stdin, &chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("more than 16 MiB"), "{stderr}");
 }
 
 #[test]
