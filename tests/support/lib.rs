@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-pub use jwt_session_testkit::{RedisCluster, RedisSentinel, RedisServer};
+pub use jwt_session_testkit::{RedisCluster, RedisSentinel, RedisServer, TestCertificates};
 use serde_json::Value;
 
 /// How long the server may take to start listening.

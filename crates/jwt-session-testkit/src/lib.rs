@@ -40,6 +40,8 @@ pub struct RedisServer {
     /// Arguments before `--port`: a config file must come first.
     leading_args: Vec<String>,
     extra_args: Vec<String>,
+    /// The second port, speaking TLS, of [`start_tls`](Self::start_tls).
+    tls_port: Option<u16>,
 }
 
 impl RedisServer {
@@ -62,7 +64,8 @@ impl RedisServer {
     fn start_full(leading_args: Vec<String>, extra_args: &[&str], pick_port: fn() -> u16) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
         let extra_args = extra_args.iter().map(|a| (*a).to_owned()).collect();
-        let mut server = Self { child: None, port: 0, dir, leading_args, extra_args };
+        let mut server =
+            Self { child: None, port: 0, dir, leading_args, extra_args, tls_port: None };
         for _attempt in 0..5 {
             server.port = pick_port();
             if server.spawn() {
@@ -71,6 +74,40 @@ impl RedisServer {
             // Another process took the port between our probe and the bind.
         }
         panic!("redis-server did not start on any of 5 free ports");
+    }
+
+    /// Starts a server that also takes TLS connections on a second free port
+    /// ([`tls_url`](Self::tls_url)), with the server certificate of `certs`;
+    /// clients need not present one of their own.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_tls(certs: &TestCertificates) -> Self {
+        let tls_port = free_port().to_string();
+        let files = [certs.file("server.pem"), certs.file("server.key"), certs.file("ca.pem")];
+        let [cert, key, ca] = files.map(|path| path.display().to_string());
+        let args = [
+            "--tls-port",
+            tls_port.as_str(),
+            "--tls-cert-file",
+            cert.as_str(),
+            "--tls-key-file",
+            key.as_str(),
+            "--tls-ca-cert-file",
+            ca.as_str(),
+            "--tls-auth-clients",
+            "no",
+        ];
+        let mut server = Self::start_with(&args, free_port);
+        server.tls_port = tls_port.parse().ok();
+        server
+    }
+
+    /// `rediss://localhost:<port>/`, the TLS port of a server started with
+    /// [`start_tls`](Self::start_tls).
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls_port.map(|port| format!("rediss://localhost:{port}/"))
     }
 
     /// The port the server listens on.
@@ -189,6 +226,77 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A private certificate authority (`ca.pem`) and a server certificate it
+/// signed for `localhost` and `127.0.0.1`, made by the `openssl` command in
+/// a directory removed on drop.
+#[derive(Debug)]
+pub struct TestCertificates {
+    dir: tempfile::TempDir,
+}
+
+impl TestCertificates {
+    /// Makes the authority and the server's key and certificate.
+    ///
+    /// # Panics
+    ///
+    /// If the `openssl` command is missing or fails.
+    pub fn generate() -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
+        let ext = dir.path().join("ext.cnf");
+        std::fs::write(&ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", ext.display()));
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        let ca_args = ["req", "-x509", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2"];
+        let server_args = ["req", "-keyout", "server.key", "-out", "server.csr"];
+        let steps: [Vec<&str>; 3] = [
+            [&ca_args[..], &ec, &["-subj", "/CN=jwt-session test CA"]].concat(),
+            [&server_args[..], &ec, &["-subj", "/CN=localhost"]].concat(),
+            vec![
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+            ],
+        ];
+        for args in &steps {
+            let output = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run openssl: {e}; install it (`apt-get install -y openssl`)")
+                });
+            assert!(
+                output.status.success(),
+                "openssl {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Self { dir }
+    }
+
+    /// The authority's certificate, for clients to trust.
+    pub fn ca_file(&self) -> PathBuf {
+        self.file("ca.pem")
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 }
 
