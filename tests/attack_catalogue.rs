@@ -603,6 +603,7 @@ async fn every_attack_gets_its_answer_from_the_middleware() {
             },
             refresh_jti: &pair.refresh.claims.jti,
             lifetime: SessionLifetime { idle_secs: 3600, absolute_secs: 86_400 },
+            max_sessions: None,
         })
         .await
         .unwrap();

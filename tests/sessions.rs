@@ -279,3 +279,25 @@ async fn logout_and_refresh_ignore_a_body_they_cannot_use() {
     let answer = e2e::raw::post(&addr, "/token/refresh", &[], "null");
     assert_eq!(answer.status(), Some(422), "{answer:?}");
 }
+
+#[tokio::test]
+async fn a_login_beyond_the_session_limit_ends_the_least_recently_refreshed() {
+    let redis = RedisServer::start();
+    let server = start(&[("REDIS_ADDR", &redis.addr()), ("APP__SESSIONS__MAX_PER_USER", "2")]);
+    let http = Http::new(&server);
+    let first = login(&http, "first").await;
+    // A second apart, so the sessions' ends differ by the second the store counts in.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = login(&http, "second").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let third = login(&http, "third").await;
+
+    let refused = todo(&http, &first).await;
+    assert_eq!((refused.status, &refused.body), (401, &json!({"error": "token revoked"})));
+    assert_eq!(todo(&http, &second).await.status, 201);
+    let devices: Vec<Value> =
+        sessions(&http, &third).await.iter().map(|s| s["device"].clone()).collect();
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert!(!devices.contains(&json!("first")), "{devices:?}");
+    assert!(server.logs().contains("session.evicted"));
+}

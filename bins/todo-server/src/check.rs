@@ -79,6 +79,7 @@ fn describe(settings: &Settings, app_env: &str) -> String {
     line("tokens.refresh_ttl_secs", &settings.tokens.refresh_ttl_secs);
     line("refresh.grace_secs", &settings.refresh.grace_secs);
     line("refresh.on_reuse", &settings.refresh.on_reuse);
+    line("sessions.max_per_user", &settings.sessions.max_per_user);
     line("cookies.secure", &settings.cookies.secure);
     line("store", &store_summary(settings));
     line("store.key_prefix", &settings.store.key_prefix);

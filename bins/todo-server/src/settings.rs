@@ -228,9 +228,13 @@ impl Default for RefreshSection {
 }
 
 /// `[sessions]`
-#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct SessionSection {
+    /// The most sessions one user has at once; a login beyond that ends the
+    /// user's least recently refreshed session. Default: 100.
+    #[serde(deserialize_with = "whole")]
+    pub(crate) max_per_user: usize,
     /// Seconds without a refresh after which a session ends. Default: the
     /// refresh token lifetime.
     #[serde(deserialize_with = "whole_or_none")]
@@ -239,6 +243,12 @@ pub(crate) struct SessionSection {
     /// Default: 2592000 (30 days).
     #[serde(deserialize_with = "whole_or_none")]
     pub(crate) absolute_ttl_secs: Option<u64>,
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        Self { max_per_user: 100, idle_ttl_secs: None, absolute_ttl_secs: None }
+    }
 }
 
 /// `[accounts]`

@@ -94,6 +94,9 @@ pub(crate) struct SessionPolicy {
     pub(crate) lifetime: SessionLifetime,
     pub(crate) grace_secs: u64,
     pub(crate) on_reuse: ReusePolicy,
+    /// The most sessions one user has at once; a login beyond ends the
+    /// least recently refreshed.
+    pub(crate) max_per_user: usize,
 }
 
 /// What the request handlers share.
@@ -181,7 +184,12 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
     let tokens = TokenService::new(token_settings, keys).map_err(StartError::Tokens)?;
     let on_reuse = ReusePolicy::from_name(&settings.refresh.on_reuse)
         .ok_or_else(|| StartError::ReusePolicy(settings.refresh.on_reuse.clone()))?;
-    let sessions = SessionPolicy { lifetime, grace_secs: settings.refresh.grace_secs, on_reuse };
+    let sessions = SessionPolicy {
+        lifetime,
+        grace_secs: settings.refresh.grace_secs,
+        on_reuse,
+        max_per_user: settings.sessions.max_per_user,
+    };
 
     check_origin(&settings.server.frontend_origin)?;
     check_listen_addr("LISTEN_ADDR", &settings.server.listen_addr)?;
@@ -247,7 +255,15 @@ fn check_limits(settings: &Settings) -> Result<(), StartError> {
     let tokens = &settings.tokens;
     let lifetime = session_lifetime(settings);
     let grace_secs = settings.refresh.grace_secs;
-    let rules: [(&'static str, &'static str, u64, bool, &'static str); 8] = [
+    let most = settings.sessions.max_per_user as u64;
+    let rules: [(&'static str, &'static str, u64, bool, &'static str); 9] = [
+        (
+            "sessions.max_per_user",
+            "APP__SESSIONS__MAX_PER_USER",
+            most,
+            most >= 1,
+            "it must be at least 1 (the session a login starts)",
+        ),
         (
             "login.window_secs",
             "APP__LOGIN__WINDOW_SECS",

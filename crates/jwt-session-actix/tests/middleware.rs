@@ -46,6 +46,7 @@ async fn issue_live(tokens: &TokenService, store: &AnyStore) -> TokenPair {
             },
             refresh_jti: &pair.refresh.claims.jti,
             lifetime: SessionLifetime { idle_secs: 3600, absolute_secs: 86_400 },
+            max_sessions: None,
         })
         .await
         .unwrap();

@@ -37,7 +37,7 @@ macro_rules! delegate {
 }
 
 impl SessionStore for AnyStore {
-    async fn start(&self, session: &NewSession<'_>) -> Result<(), StoreError> {
+    async fn start(&self, session: &NewSession<'_>) -> Result<usize, StoreError> {
         delegate!(self, store => store.start(session))
     }
 

@@ -27,6 +27,7 @@
 //!         access: AccessGrant { jti: "a-1", expires_at: now + 930 },
 //!         refresh_jti: "r-1",
 //!         lifetime,
+//!         max_sessions: Some(100),
 //!     })
 //!     .await?;
 //! assert!(store.access_is_live(AccessRef { subject: "user-42", sid: "s-1", jti: "a-1" }).await?);

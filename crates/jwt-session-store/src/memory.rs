@@ -105,6 +105,20 @@ impl State {
         }
     }
 
+    /// Ends the sessions of `subject` that end soonest until it has at most
+    /// `most`, never `keep`; returns how many ended.
+    fn keep_at_most(&mut self, subject: &str, most: usize, keep: &UserSession) -> usize {
+        let mut others: Vec<(u64, UserSession)> = self
+            .sids_of(subject)
+            .into_iter()
+            .filter(|key| key != keep)
+            .filter_map(|key| self.sessions.get(&key).map(|s| (s.expires, key)))
+            .collect();
+        let over = (others.len() + 1).saturating_sub(most.max(1));
+        others.sort();
+        others.into_iter().take(over).filter(|(_, key)| self.remove_session(key)).count()
+    }
+
     fn sids_of(&self, subject: &str) -> Vec<UserSession> {
         let start = (subject.to_owned(), String::new());
         self.sessions
@@ -172,14 +186,14 @@ fn key(subject: &str, sid: &str) -> UserSession {
 }
 
 impl SessionStore for MemoryStore {
-    async fn start(&self, new: &NewSession<'_>) -> Result<(), StoreError> {
+    async fn start(&self, new: &NewSession<'_>) -> Result<usize, StoreError> {
         let (mut state, clock_now) = self.lock();
         let key = key(new.subject, new.sid);
         let deadline = new.now.saturating_add(new.lifetime.absolute_secs);
         let expires = new.lifetime.expiry(new.now, new.now);
         state.remove_session(&key);
         if expires <= clock_now {
-            return Ok(());
+            return Ok(0);
         }
         state.sessions.insert(
             key.clone(),
@@ -198,9 +212,9 @@ impl SessionStore for MemoryStore {
                 family: 1,
             },
         );
-        state.session_expiry.insert((expires, key));
+        state.session_expiry.insert((expires, key.clone()));
         state.set_access(new.subject, new.access.jti, new.sid, new.access.expires_at, clock_now);
-        Ok(())
+        Ok(new.max_sessions.map_or(0, |most| state.keep_at_most(new.subject, most, &key)))
     }
 
     async fn access_is_live(&self, token: AccessRef<'_>) -> Result<bool, StoreError> {

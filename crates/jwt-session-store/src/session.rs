@@ -17,6 +17,10 @@ pub struct NewSession<'a> {
     pub refresh_jti: &'a str,
     /// How long the session may last.
     pub lifetime: SessionLifetime,
+    /// The most sessions the user may have at once, this one included:
+    /// starting one more ends those that would end soonest (the least
+    /// recently refreshed). The new session always stays. `None`: no limit.
+    pub max_sessions: Option<usize>,
 }
 
 /// An access token to keep live until `expires_at`.

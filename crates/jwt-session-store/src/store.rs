@@ -15,7 +15,9 @@ use crate::{AccessRef, NewSession, Rotation, RotationOutcome, SessionInfo, Store
 /// is at most one round trip to the backend. Implementors write `async fn`; the
 /// futures must be `Send`.
 pub trait SessionStore: Send + Sync {
-    /// Starts a session with its first access token and refresh token.
+    /// Starts a session with its first access token and refresh token, and
+    /// ends the user's older sessions beyond
+    /// [`max_sessions`](NewSession::max_sessions); returns how many it ended.
     ///
     /// # Errors
     ///
@@ -23,7 +25,7 @@ pub trait SessionStore: Send + Sync {
     fn start(
         &self,
         session: &NewSession<'_>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Whether an access token is live: its id is recorded and its session
     /// has not ended.

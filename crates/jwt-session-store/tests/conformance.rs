@@ -73,6 +73,17 @@ struct Session {
 
 impl Session {
     async fn start(store: &AnyStore, subject: &str, lifetime: SessionLifetime) -> Self {
+        Self::start_limited(store, subject, lifetime, None).await.0
+    }
+
+    /// As [`start`](Self::start), with at most `max_sessions` for the user;
+    /// also returns how many older sessions the start ended.
+    async fn start_limited(
+        store: &AnyStore,
+        subject: &str,
+        lifetime: SessionLifetime,
+        max_sessions: Option<usize>,
+    ) -> (Self, usize) {
         let session = Self {
             subject: subject.to_owned(),
             sid: new_id(),
@@ -81,7 +92,7 @@ impl Session {
         };
         let now = unix_now();
         let access_ttl = lifetime.idle_secs.min(900);
-        store
+        let ended = store
             .start(&NewSession {
                 subject: &session.subject,
                 sid: &session.sid,
@@ -91,10 +102,11 @@ impl Session {
                 access: AccessGrant { jti: &session.access, expires_at: now + access_ttl },
                 refresh_jti: &session.refresh,
                 lifetime,
+                max_sessions,
             })
             .await
             .unwrap();
-        session
+        (session, ended)
     }
 
     fn access_ref<'a>(&'a self, jti: &'a str) -> AccessRef<'a> {
@@ -173,6 +185,31 @@ mod cases {
         // The successor is now current and rotates in its turn.
         let third = s.rotate(store, &next_refresh, (&new_id(), &new_id()), 10, DEFAULT).await;
         assert_eq!(third, RotationOutcome::Rotated);
+    }
+
+    pub(super) async fn a_login_beyond_the_limit_ends_the_least_recently_refreshed(
+        store: &AnyStore,
+    ) {
+        let short = |idle_secs| SessionLifetime { idle_secs, absolute_secs: 86_400 };
+        let refreshed = Session::start(store, "u1", short(1000)).await;
+        let idle = Session::start(store, "u1", short(2000)).await;
+        let other_user = Session::start(store, "u2", short(10)).await;
+        // The refresh moves `refreshed` to the back of the queue.
+        let (r2, a2) = (new_id(), new_id());
+        refreshed.rotate(store, &refreshed.refresh, (&r2, &a2), 60, DEFAULT).await;
+
+        let (newest, ended) = Session::start_limited(store, "u1", LONG, Some(2)).await;
+
+        assert_eq!(ended, 1);
+        assert!(!idle.live(store, &idle.access).await, "the least recently refreshed ends");
+        assert!(refreshed.live(store, &a2).await && newest.live(store, &newest.access).await);
+        assert!(other_user.live(store, &other_user.access).await, "other users are untouched");
+
+        let (last, ended) = Session::start_limited(store, "u1", LONG, Some(1)).await;
+        assert_eq!(ended, 2);
+        assert!(last.live(store, &last.access).await, "the new session always stays");
+        assert!(!refreshed.live(store, &a2).await && !newest.live(store, &newest.access).await);
+        assert_eq!(store.sessions("u1", unix_now()).await.unwrap().len(), 1);
     }
 
     pub(super) async fn a_session_keeps_at_most_two_live_access_tokens(store: &AnyStore) {
@@ -413,6 +450,7 @@ all_backends!(
     a_started_session_makes_its_access_token_live,
     the_current_token_rotates_once_then_replays_the_same_successor,
     a_session_keeps_at_most_two_live_access_tokens,
+    a_login_beyond_the_limit_ends_the_least_recently_refreshed,
     fifty_concurrent_rotations_make_one_successor,
     a_replay_after_the_grace_window_ends_the_session,
     a_token_older_than_the_previous_one_is_reuse_even_within_grace,

@@ -72,6 +72,7 @@ impl Session {
                 access: AccessGrant { jti: &s.jti, expires_at: now + 900 },
                 refresh_jti: &new_id(),
                 lifetime: LIFETIME,
+                max_sessions: None,
             })
             .await
             .unwrap();

@@ -25,6 +25,7 @@ async fn start(store: &RedisStore, subject: &str) -> String {
             access: AccessGrant { jti: &jti, expires_at: now + 900 },
             refresh_jti: &refresh,
             lifetime: LIFETIME,
+            max_sessions: None,
         })
         .await
         .unwrap();

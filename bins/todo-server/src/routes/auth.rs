@@ -133,6 +133,7 @@ pub(crate) async fn login(
         access: access_grant(&state, &pair),
         refresh_jti: &pair.refresh.claims.jti,
         lifetime: state.sessions.lifetime,
+        max_sessions: Some(state.sessions.max_per_user),
     };
     // The second round trip: the counters settle beside the session's start.
     // A success always has a valid name, so a counter of its own.
@@ -142,7 +143,17 @@ pub(crate) async fn login(
         state.store.start(&session)
     );
     settled?;
-    started?;
+    let evicted = started?;
+    if evicted > 0 {
+        crate::metrics::revoked("session_limit", evicted as u64);
+        tracing::info!(
+            event = "session.evicted",
+            sub = %account.id,
+            ended = evicted,
+            max_per_user = state.sessions.max_per_user,
+            "a login beyond the session limit ended the least recently refreshed sessions"
+        );
+    }
 
     crate::metrics::login("succeeded");
     tracing::info!(

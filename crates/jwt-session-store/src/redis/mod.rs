@@ -252,19 +252,27 @@ fn count(result: &'static str) {
 fn count(_result: &'static str) {}
 
 impl SessionStore for RedisStore {
-    async fn start(&self, new: &NewSession<'_>) -> Result<(), StoreError> {
+    async fn start(&self, new: &NewSession<'_>) -> Result<usize, StoreError> {
         let keys = self.keys(new.subject);
-        self.run(|mut conn| async move {
-            let mut call = self.scripts.start.prepare_invoke();
-            call.key(keys.session(new.sid))
-                .key(keys.access(new.sid, new.access.jti))
-                .key(keys.index());
-            call.arg(new.sid).arg(new.device).arg(new.ip).arg(new.now);
-            call.arg(new.access.expires_at).arg(new.access.jti).arg(new.refresh_jti);
-            call.arg(new.lifetime.idle_secs).arg(new.lifetime.absolute_secs);
-            call.invoke_async::<()>(&mut conn).await.map_err(command_error)
-        })
-        .await
+        let keys = &keys;
+        let ended: Vec<String> = self
+            .run(|mut conn| async move {
+                let mut call = self.scripts.start.prepare_invoke();
+                call.key(keys.session(new.sid))
+                    .key(keys.access(new.sid, new.access.jti))
+                    .key(keys.index());
+                call.arg(new.sid).arg(new.device).arg(new.ip).arg(new.now);
+                call.arg(new.access.expires_at).arg(new.access.jti).arg(new.refresh_jti);
+                call.arg(new.lifetime.idle_secs).arg(new.lifetime.absolute_secs);
+                call.arg(new.max_sessions.map_or(0, |most| most.max(1)));
+                call.arg(keys.session_prefix()).arg(keys.access_prefix());
+                call.invoke_async(&mut conn).await.map_err(command_error)
+            })
+            .await?;
+        for sid in &ended {
+            self.forget(&keys.session(sid));
+        }
+        Ok(ended.len())
     }
 
     async fn access_is_live(&self, token: AccessRef<'_>) -> Result<bool, StoreError> {
