@@ -280,14 +280,17 @@ async fn clients_without_cookies_get_tokens_in_the_body() {
     let refused = http.post("/token/refresh", &json!({"refresh_token": next_refresh}), &jar).await;
     assert_eq!((refused.status, &refused.body), (401, &json!({"error": "refresh revoked"})));
 
-    let bad = http
-        .post(
-            "/login",
-            &json!({"username": "user", "password": "pass", "token_delivery": "carrier-pigeon"}),
-            &jar,
-        )
-        .await;
-    assert_eq!((bad.status, &bad.body), (422, &json!({"error": "invalid json"})));
+    // A delivery we do not have is refused by name, before the password is
+    // checked; null is the default, cookies.
+    let named = json!({"error": "token_delivery must be \"cookie\" or \"body\""});
+    for delivery in [json!("carrier-pigeon"), json!("BODY"), json!(5), json!(["body"])] {
+        let body = json!({"username": "user", "password": "pass", "token_delivery": delivery});
+        let bad = http.post("/login", &body, &jar).await;
+        assert_eq!((bad.status, &bad.body), (422, &named), "{delivery}");
+    }
+    let body = json!({"username": "user", "password": "pass", "token_delivery": null});
+    let by_cookie = http.post("/login", &body, &jar).await;
+    assert_eq!((by_cookie.status, &by_cookie.body), (200, &json!({"ok": true})));
 }
 
 #[tokio::test]

@@ -49,7 +49,8 @@ pub(crate) fn build(
         CrossSiteGuard::new([config.frontend_origin.clone()]).require_origin(config.require_origin);
     let serve_web = config.serve_web;
     let query = web::QueryConfig::default().error_handler(|_, _| {
-        ApiError::InvalidField("offset and limit must be whole numbers").into()
+        ApiError::InvalidField("offset and limit must be whole numbers, each given at most once")
+            .into()
     });
 
     App::new()

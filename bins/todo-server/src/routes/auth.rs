@@ -38,8 +38,22 @@ pub(crate) struct LoginRequest {
     username: String,
     password: String,
     /// `cookie` (default) sets HttpOnly cookies; `body` returns the tokens.
+    /// Read as any JSON value, so that a wrong one is refused by name.
     #[serde(default)]
-    token_delivery: Delivery,
+    #[schema(value_type = Option<Delivery>)]
+    token_delivery: Option<serde_json::Value>,
+}
+
+impl LoginRequest {
+    /// How the tokens are to be delivered, or a 422 naming the field.
+    fn delivery(&self) -> Result<Delivery, ApiError> {
+        match self.token_delivery.as_ref().map(|value| value.as_str()) {
+            None => Ok(Delivery::Cookie),
+            Some(Some("cookie")) => Ok(Delivery::Cookie),
+            Some(Some("body")) => Ok(Delivery::Body),
+            Some(_) => Err(ApiError::InvalidField("token_delivery must be \"cookie\" or \"body\"")),
+        }
+    }
 }
 
 /// A new account's credentials.
@@ -70,7 +84,7 @@ pub(crate) struct LogoutRequest {
     (status = 200, description = "Logged in: `{\"ok\":true}` (`OkBody`) with both token cookies set, or the tokens in the body (`TokenBody`) when `token_delivery` is `body`", body = TokenBody),
     (status = 401, description = "invalid credentials", body = ErrorBody),
     (status = 413, description = "request body too large", body = ErrorBody),
-    (status = 422, description = "invalid json", body = ErrorBody),
+    (status = 422, description = "invalid json, or token_delivery is neither cookie nor body", body = ErrorBody),
     (status = 429, description = "too many failed logins; see Retry-After", body = ErrorBody),
     (status = 503, description = "session store unavailable", body = ErrorBody)))]
 pub(crate) async fn login(
@@ -78,6 +92,7 @@ pub(crate) async fn login(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let delivery = body.delivery()?;
     let ip = client_ip(&req);
     let now = unix_now();
     let login_name = state.accounts.login_name(&body.username);
@@ -163,7 +178,7 @@ pub(crate) async fn login(
         %ip,
         "logged in"
     );
-    Ok(deliver(HttpResponse::Ok(), &state, pair, body.token_delivery))
+    Ok(deliver(HttpResponse::Ok(), &state, pair, delivery))
 }
 
 /// `POST /register`: creates an account (when registration is open).
