@@ -339,6 +339,8 @@ def main() -> None:
         secrets_env = {
             "ACCESS_SECRET": base64.b64encode(secrets.token_bytes(48)).decode(),
             "REFRESH_SECRET": base64.b64encode(secrets.token_bytes(48)).decode(),
+            # Each benchmark user stores tens of thousands of todos.
+            "APP__TODOS__MAX_PER_USER": "1000000000",
         }
         options.binary = options.binary.resolve()
         server = Server(options.binary, work, redis, secrets_env, {}, "cache-off")

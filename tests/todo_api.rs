@@ -741,3 +741,28 @@ async fn bodies_must_be_objects_and_titles_visible_text() {
     let far = get(&http, "/todos?offset=9223372036854775807", &jar).await;
     assert_eq!((far.status, &far.body), (422, &json!({"error": "offset must be 0 to 1000000"})));
 }
+
+#[tokio::test]
+async fn a_user_at_the_todo_limit_gets_409_and_keeps_every_todo() {
+    for redis in [None, Some(RedisServer::start())] {
+        let server = start(redis.as_ref(), &[("APP__TODOS__MAX_PER_USER", "3")]);
+        let http = Http::new(&server);
+        let jar = login(&http, "user", "pass").await;
+        for n in 0..3 {
+            assert_eq!(
+                http.post("/todo", &json!({"title": format!("t{n}")}), &jar).await.status,
+                201
+            );
+        }
+        let refused = http.post("/todo", &json!({"title": "one too many"}), &jar).await;
+        let expected = json!({"error": "too many todos: at most 3 per user; delete some first"});
+        assert_eq!((refused.status, &refused.body), (409, &expected));
+        let list = get(&http, "/todos", &jar).await;
+        assert_eq!(list.body["total"], 3, "{}", list.body);
+
+        let id = list.body["todos"][0]["id"].as_str().unwrap().to_owned();
+        let path = format!("/todos/{id}");
+        assert_eq!(http.send(Method::DELETE, &path, None, &jar, &[]).await.status, 200);
+        assert_eq!(http.post("/todo", &json!({"title": "room again"}), &jar).await.status, 201);
+    }
+}

@@ -80,6 +80,7 @@ fn describe(settings: &Settings, app_env: &str) -> String {
     line("refresh.grace_secs", &settings.refresh.grace_secs);
     line("refresh.on_reuse", &settings.refresh.on_reuse);
     line("sessions.max_per_user", &settings.sessions.max_per_user);
+    line("todos.max_per_user", &settings.todos.max_per_user);
     line("cookies.secure", &settings.cookies.secure);
     line("store", &store_summary(settings));
     line("store.key_prefix", &settings.store.key_prefix);

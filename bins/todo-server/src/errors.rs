@@ -21,6 +21,9 @@ pub(crate) enum ApiError {
     Throttled { retry_after_secs: u64 },
     #[error("todo not found")]
     TodoNotFound,
+    /// The caller has as many todos as one user may.
+    #[error("too many todos: at most {most} per user; delete some first")]
+    TodoLimit { most: u64 },
     #[error("internal error")]
     Hashing,
     #[error("server busy; try again")]
@@ -55,7 +58,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidJson | Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::UsernameTaken => StatusCode::CONFLICT,
+            Self::UsernameTaken | Self::TodoLimit { .. } => StatusCode::CONFLICT,
             Self::RegistrationClosed => StatusCode::FORBIDDEN,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::TodoNotFound => StatusCode::NOT_FOUND,

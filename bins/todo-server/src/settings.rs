@@ -38,6 +38,23 @@ pub(crate) struct Settings {
     pub(crate) csrf: CsrfSection,
     pub(crate) metrics: MetricsSection,
     pub(crate) web: WebSection,
+    pub(crate) todos: TodoSection,
+}
+
+/// `[todos]`
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct TodoSection {
+    /// The most todos one user may have; `POST /todo` beyond gets 409.
+    /// Default: 10000.
+    #[serde(deserialize_with = "whole")]
+    pub(crate) max_per_user: u64,
+}
+
+impl Default for TodoSection {
+    fn default() -> Self {
+        Self { max_per_user: 10_000 }
+    }
 }
 
 /// `[web]`: the browser page of `web/`, embedded in the binary.

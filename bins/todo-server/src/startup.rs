@@ -109,6 +109,8 @@ pub(crate) struct AppState {
     pub(crate) data: AppData,
     pub(crate) sessions: SessionPolicy,
     pub(crate) login: LoginPolicy,
+    /// The most todos one user may have.
+    pub(crate) todos_per_user: u64,
     /// Refresh tokens reused since start, for the warn logs until metrics exist.
     pub(crate) reuse_count: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -228,6 +230,7 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
             data,
             sessions,
             login: LoginPolicy::from(&settings.login),
+            todos_per_user: settings.todos.max_per_user,
             reuse_count: Arc::default(),
         },
     })
@@ -256,7 +259,15 @@ fn check_limits(settings: &Settings) -> Result<(), StartError> {
     let lifetime = session_lifetime(settings);
     let grace_secs = settings.refresh.grace_secs;
     let most = settings.sessions.max_per_user as u64;
-    let rules: [(&'static str, &'static str, u64, bool, &'static str); 9] = [
+    let todos = settings.todos.max_per_user;
+    let rules: [(&'static str, &'static str, u64, bool, &'static str); 10] = [
+        (
+            "todos.max_per_user",
+            "APP__TODOS__MAX_PER_USER",
+            todos,
+            todos >= 1,
+            "it must be at least 1",
+        ),
         (
             "sessions.max_per_user",
             "APP__SESSIONS__MAX_PER_USER",

@@ -48,13 +48,14 @@ impl UserStore for MemoryData {
 }
 
 impl TodoStore for MemoryData {
-    async fn add_todo(&self, owner: &str, todo: &Todo) -> Result<(), StoreError> {
-        self.lock()
-            .todos
-            .entry(owner.to_owned())
-            .or_default()
-            .insert(todo.id.clone(), todo.clone());
-        Ok(())
+    async fn add_todo(&self, owner: &str, todo: &Todo, most: u64) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let todos = state.todos.entry(owner.to_owned()).or_default();
+        if todos.len() as u64 >= most {
+            return Ok(false);
+        }
+        todos.insert(todo.id.clone(), todo.clone());
+        Ok(true)
     }
 
     async fn todos(&self, owner: &str, offset: u64, limit: u64) -> Result<TodoPage, StoreError> {

@@ -76,12 +76,13 @@ pub(crate) trait UserStore: Send + Sync {
 
 /// Todos, kept per owner.
 pub(crate) trait TodoStore: Send + Sync {
-    /// Stores a new todo.
+    /// Stores a new todo unless the owner already has `most`; false then.
     fn add_todo(
         &self,
         owner: &str,
         todo: &Todo,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        most: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// A page of the owner's todos, newest first.
     fn todos(
         &self,
@@ -236,8 +237,8 @@ impl UserStore for AppData {
 }
 
 impl TodoStore for AppData {
-    async fn add_todo(&self, owner: &str, todo: &Todo) -> Result<(), StoreError> {
-        delegate!(self, data => data.add_todo(owner, todo))
+    async fn add_todo(&self, owner: &str, todo: &Todo, most: u64) -> Result<bool, StoreError> {
+        delegate!(self, data => data.add_todo(owner, todo, most))
     }
 
     async fn todos(&self, owner: &str, offset: u64, limit: u64) -> Result<TodoPage, StoreError> {

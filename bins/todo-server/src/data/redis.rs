@@ -24,7 +24,10 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'username', ARGV[2], 'hash', ARGV[3])
 return 1
 ";
 
+/// KEYS: the todo, the owner's index; ARGV: id, title, done, created,
+/// updated, the most todos the owner may have. 0 when they are all taken.
 const SCRIPT_ADD: &str = r"
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[6]) then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'title', ARGV[2], 'done', ARGV[3],
   'created', ARGV[4], 'updated', ARGV[5])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
@@ -202,14 +205,15 @@ impl UserStore for RedisData {
 }
 
 impl TodoStore for RedisData {
-    async fn add_todo(&self, owner: &str, todo: &Todo) -> Result<(), StoreError> {
+    async fn add_todo(&self, owner: &str, todo: &Todo, most: u64) -> Result<bool, StoreError> {
         let keys = [format!("{}{}", self.todo_prefix(owner), todo.id), self.todo_index(owner)];
         self.pool
             .run(|mut conn| async move {
                 let mut call = self.scripts.add_todo.key(&keys[0]);
                 call.key(&keys[1]).arg(&todo.id).arg(&todo.title).arg(u8::from(todo.done));
-                call.arg(todo.created_at).arg(todo.updated_at);
-                call.invoke_async::<()>(&mut conn).await.map_err(command_error)
+                call.arg(todo.created_at).arg(todo.updated_at).arg(most);
+                let added: u8 = call.invoke_async(&mut conn).await.map_err(command_error)?;
+                Ok(added == 1)
             })
             .await
     }

@@ -71,6 +71,7 @@ fn todo_id(id: &str) -> Result<&str, ApiError> {
     (status = 201, description = "Stored", body = TodoCreated),
     (status = 401, description = "missing token, invalid token or token revoked", body = ErrorBody),
     (status = 403, description = "cross-site request refused", body = ErrorBody),
+    (status = 409, description = "too many todos: the caller has as many as one user may", body = ErrorBody),
     (status = 422, description = "invalid json, or the title is out of its rules", body = ErrorBody),
     (status = 503, description = "session store unavailable", body = ErrorBody)),
     security(("cookie" = []), ("bearer" = [])))]
@@ -88,7 +89,10 @@ pub(crate) async fn create(
         created_at: now,
         updated_at: now,
     };
-    state.data.add_todo(caller.subject(), &todo).await?;
+    let most = state.todos_per_user;
+    if !state.data.add_todo(caller.subject(), &todo, most).await? {
+        return Err(ApiError::TodoLimit { most });
+    }
     Ok(HttpResponse::Created().json(TodoCreated {
         id: todo.id,
         user_id: caller.subject().to_owned(),
