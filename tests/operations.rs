@@ -196,14 +196,8 @@ fn a_dotenv_line_that_does_not_parse_is_named_by_number_and_not_shown() {
         format!("APP_ENV=development\nACCESS_SECRET={secret}\n"),
     )
     .unwrap();
-    let output = Command::new(server_binary())
-        .env_clear()
-        .env("APP_CONFIG_DIR", workspace_root().join("config"))
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = run_in(dir.path(), &[], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains(".env, line 2 does not parse"), "{stderr}");
     assert!(stderr.contains("KEY=\"a b\""), "{stderr}");
     assert!(!stderr.contains("horse"), "the line's secret was printed: {stderr}");
@@ -213,31 +207,36 @@ fn a_dotenv_line_that_does_not_parse_is_named_by_number_and_not_shown() {
 fn variables_that_are_not_text_or_hold_nul_are_refused_by_name_without_a_panic() {
     use std::os::unix::ffi::OsStrExt;
     let not_text = std::ffi::OsStr::from_bytes(b"s3cr3t-\xff-value");
-    let output = Command::new(server_binary())
-        .arg("--check-config")
-        .env_clear()
-        .env("APP_CONFIG_DIR", workspace_root().join("config"))
-        .env("UNRELATED", not_text)
-        .env("ACCESS_SECRET", not_text)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let env = [("UNRELATED", not_text), ("ACCESS_SECRET", not_text)];
+    let (code, stderr) = run_in(&std::env::temp_dir(), &["--check-config"], &env);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("ACCESS_SECRET is not valid UTF-8 text"), "{stderr}");
     assert!(!stderr.contains("s3cr3t") && !stderr.contains("panicked"), "{stderr}");
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(".env"), "REFRESH_SECRET=s3cr3t\0tail\n").unwrap();
-    let output = Command::new(server_binary())
-        .env_clear()
-        .env("APP_CONFIG_DIR", workspace_root().join("config"))
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = run_in(dir.path(), &[], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("the value of REFRESH_SECRET holds a NUL byte"), "{stderr}");
     assert!(!stderr.contains("s3cr3t") && !stderr.contains("panicked"), "{stderr}");
+}
+
+/// Runs the server in `dir` with `args`, the config directory and only
+/// `env`; its exit code and stderr.
+fn run_in(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (Option<i32>, String) {
+    let output = Command::new(server_binary())
+        .args(args)
+        .env_clear()
+        .env("APP_CONFIG_DIR", workspace_root().join("config"))
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 /// Runs `todo-server --check-config` with only `env`.
