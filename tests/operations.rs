@@ -301,8 +301,13 @@ fn check_config_refuses_numbers_that_break_the_service_or_turn_a_protection_off(
             "sessions.idle_ttl_secs (APP__SESSIONS__IDLE_TTL_SECS) is 0",
         ),
         ("APP__SESSIONS__ABSOLUTE_TTL_SECS", "60", "sessions end before their first access token"),
-        ("APP__SERVER__MAX_BODY_BYTES", "0", "it must be at least 4096"),
-        ("APP__REFRESH__GRACE_SECS", "99999999", "it must be at most 300"),
+        ("APP__SERVER__MAX_BODY_BYTES", "0", "it must be 4096 to 16777216"),
+        ("APP__REFRESH__GRACE_SECS", "99999999", "it must be 0 to 300"),
+        ("APP__TOKENS__LEEWAY_SECS", "9223372036854775807", "accepts tokens long expired"),
+        ("APP__LOGIN__WINDOW_SECS", "9223372036854775807", "it must be 1 to 86400"),
+        ("APP__TOKENS__ACCESS_TTL_SECS", "90000", "it must be 1 to 86400"),
+        ("APP__SESSIONS__ABSOLUTE_TTL_SECS", "9223372036854775807", "it must be 900 to 31622400"),
+        ("APP__TOKENS__ISSUER", &"i".repeat(5000), "as it goes into every token"),
         ("APP__TOKENS__REFRESH_TTL_SECS", "600", "a refresh token outlives the access token"),
         (
             "APP__METRICS__LISTEN_ADDR",
@@ -315,6 +320,33 @@ fn check_config_refuses_numbers_that_break_the_service_or_turn_a_protection_off(
         assert_eq!(code, 2, "{var}={value}: {stderr}");
         assert!(stderr.contains(expected), "{var}={value}: {stderr}");
     }
+}
+
+#[test]
+fn configuration_errors_name_the_place_but_never_show_a_value() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["default.toml", "development.toml"] {
+        std::fs::copy(workspace_root().join("config").join(file), dir.path().join(file)).unwrap();
+    }
+    let broken = dir.path().join("production.toml");
+    std::fs::write(
+        &broken,
+        "[tokens]\naccess_secret = \"toml-secret-toml-secret-toml-secret\" x\n",
+    )
+    .unwrap();
+    let config_dir = dir.path().display().to_string();
+    let env = [("APP_ENV", "production"), ("APP_CONFIG_DIR", config_dir.as_str())];
+    let (code, _, stderr) = check_config(&env);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("production.toml does not parse"), "{stderr}");
+    assert!(stderr.contains("line 2, column"), "{stderr}");
+    assert!(!stderr.contains("toml-secret"), "a secret was printed: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+
+    let (code, _, stderr) = check_config(&[("APP__COOKIES__SECURE", "sekrit-value")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cookies.secure"), "{stderr}");
+    assert!(!stderr.contains("sekrit"), "{stderr}");
 }
 
 #[test]

@@ -130,6 +130,7 @@ pub(crate) struct TokenSection {
     /// Key files (PEM or JWK) of an asymmetric access algorithm: the first
     /// signs, the others only verify, so a rotated-out key keeps its tokens
     /// valid until they expire (`APP__TOKENS__ACCESS_KEY_FILES`, comma-separated).
+    #[serde(deserialize_with = "list_or_commas")]
     pub(crate) access_key_files: Vec<String>,
     /// HMAC secret of access tokens (`ACCESS_SECRET`), at least 32 bytes.
     pub(crate) access_secret: Option<Secret>,
@@ -410,9 +411,9 @@ impl Settings {
                 Environment::with_prefix("APP")
                     .prefix_separator("__")
                     .separator("__")
-                    .list_separator(",")
-                    .with_list_parse_key("tokens.access_key_files")
-                    .try_parsing(true)
+                    // Values stay the text they are (a secret of digits is
+                    // not a number); typed fields parse their own text.
+                    .try_parsing(false)
                     .source(Some(vars.clone())),
             );
         for (name, key) in SHORT_NAMES {
@@ -421,6 +422,28 @@ impl Settings {
         }
         builder.build()?.try_deserialize()
     }
+}
+
+/// A list of text: a TOML array, or comma-separated text as an environment
+/// variable gives it (empty items left out).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Items {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Items::deserialize(deserializer)? {
+        Items::List(items) => items,
+        Items::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// A whole number for a numeric setting. The `config` crate would round a
@@ -618,6 +641,30 @@ mod tests {
             settings.store.redis_cluster_nodes.as_deref(),
             Some("127.0.0.1:7000,127.0.0.1:7001")
         );
+    }
+
+    #[test]
+    fn text_settings_stay_the_text_they_are_and_typed_ones_parse_it() {
+        let digits = "12345678901234567890123456789012345";
+        let env = vars(&[
+            ("APP__TOKENS__ACCESS_SECRET", digits),
+            ("APP__STORE__KEY_PREFIX", "0007"),
+            ("APP__TOKENS__ISSUER", "1.50"),
+            ("APP__TOKENS__AUDIENCE", "1e3"),
+            ("APP__TOKENS__ACCESS_TTL_SECS", "600"),
+            ("APP__COOKIES__SECURE", "false"),
+            ("APP__LOGIN__WINDOW_SECS", "18446744073709551615"),
+        ]);
+        let settings = Settings::load(&config_dir(), "none", &env).unwrap();
+        assert_eq!(settings.tokens.access_secret.as_ref().map(Secret::expose), Some(digits));
+        assert_eq!(settings.store.key_prefix, "0007");
+        assert_eq!(
+            (settings.tokens.issuer.as_str(), settings.tokens.audience.as_str()),
+            ("1.50", "1e3")
+        );
+        assert_eq!(settings.tokens.access_ttl_secs, 600);
+        assert!(!settings.cookies.secure);
+        assert_eq!(settings.login.window_secs, u64::MAX);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::settings::{LoginSection, Secret, Settings};
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StartError {
     #[error("cannot read the configuration: {0}")]
-    Config(#[from] config::ConfigError),
+    Config(String),
     #[error(
         "{var} is not set: give it at least 32 random bytes, for example the output of \
          `openssl rand -base64 32` (it can also be set as {app_var})"
@@ -44,8 +44,17 @@ pub(crate) enum StartError {
     Origin(String),
     #[error("Redis store: {0}")]
     Store(StoreError),
-    #[error("{key} ({var}) is {value}; {rule}")]
-    OutOfRange { key: &'static str, var: &'static str, value: u64, rule: &'static str },
+    #[error("{key} ({var}) is {value}; it must be {min} to {max} ({why})")]
+    OutOfRange {
+        key: &'static str,
+        var: &'static str,
+        value: u64,
+        min: u64,
+        max: u64,
+        why: &'static str,
+    },
+    #[error("{key} ({var}) is {len} bytes; it must be at most 256, as it goes into every token")]
+    TooLong { key: &'static str, var: &'static str, len: usize },
     #[error(
         "APP__METRICS__LISTEN_ADDR is the API's own address {0}: give the metrics listener \
          a port of its own"
@@ -236,6 +245,46 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
     })
 }
 
+impl From<config::ConfigError> for StartError {
+    fn from(error: config::ConfigError) -> Self {
+        Self::Config(config_error_text(&error))
+    }
+}
+
+/// A configuration error on one line that shows no configured value (any
+/// may be a secret): a file that does not parse is named with the line and
+/// column, a value of the wrong type with its key and kind.
+fn config_error_text(error: &config::ConfigError) -> String {
+    use config::ConfigError as E;
+    match error {
+        E::FileParse { uri, cause } => {
+            let cause = cause.to_string();
+            let first = cause.lines().next().unwrap_or_default();
+            let file = uri.as_deref().unwrap_or("a configuration file");
+            format!("{file} does not parse: {first} (the line is not shown: it may hold a secret)")
+        }
+        E::Type { origin, unexpected, expected, key } => {
+            // The kind is the first word of `string "…"`, `integer 5`, ….
+            let shown = unexpected.to_string();
+            let kind = shown.split_whitespace().next().unwrap_or("value");
+            let key = key.as_deref().unwrap_or("a setting");
+            let origin = origin.as_deref().map(|o| format!(" (from {o})")).unwrap_or_default();
+            format!("{key}{origin}: expected {expected}, found a {kind} (not shown)")
+        }
+        E::At { error, origin, key } => {
+            let inner = config_error_text(error);
+            match (key, origin) {
+                (Some(key), _) if !inner.contains(key.as_str()) => format!("{key}: {inner}"),
+                (_, Some(origin)) if !inner.contains(origin.as_str()) => {
+                    format!("{inner} (from {origin})")
+                }
+                _ => inner,
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
 /// How long sessions last: `[sessions]`, by default idle for the refresh
 /// token lifetime and 30 days in all.
 fn session_lifetime(settings: &Settings) -> SessionLifetime {
@@ -246,101 +295,192 @@ fn session_lifetime(settings: &Settings) -> SessionLifetime {
     }
 }
 
-/// Refuses numbers that would leave the service unusable or quietly turn a
-/// protection off: a zero throttle window or limit, a session that ends as
-/// it starts, a body limit no login fits in, a grace window so long that a
-/// reused refresh token is never caught.
-fn check_limits(settings: &Settings) -> Result<(), StartError> {
-    /// The longest grace window: racing tabs and retried requests need
-    /// seconds, not minutes.
-    const MAX_GRACE_SECS: u64 = 300;
-    let login = &settings.login;
-    let tokens = &settings.tokens;
-    let lifetime = session_lifetime(settings);
-    let grace_secs = settings.refresh.grace_secs;
-    let most = settings.sessions.max_per_user as u64;
-    let todos = settings.todos.max_per_user;
-    let rules: [(&'static str, &'static str, u64, bool, &'static str); 10] = [
-        (
-            "todos.max_per_user",
-            "APP__TODOS__MAX_PER_USER",
-            todos,
-            todos >= 1,
-            "it must be at least 1",
-        ),
-        (
-            "sessions.max_per_user",
-            "APP__SESSIONS__MAX_PER_USER",
-            most,
-            most >= 1,
-            "it must be at least 1 (the session a login starts)",
-        ),
-        (
-            "login.window_secs",
-            "APP__LOGIN__WINDOW_SECS",
-            login.window_secs,
-            login.window_secs >= 1,
-            "it must be at least 1 (a zero window turns login throttling off)",
-        ),
-        (
-            "login.max_failures_per_user",
-            "APP__LOGIN__MAX_FAILURES_PER_USER",
-            login.max_failures_per_user,
-            login.max_failures_per_user >= 1,
-            "it must be at least 1 (at 0 every login is throttled)",
-        ),
-        (
-            "login.max_failures_per_ip",
-            "APP__LOGIN__MAX_FAILURES_PER_IP",
-            login.max_failures_per_ip,
-            login.max_failures_per_ip >= 1,
-            "it must be at least 1 (at 0 every login is throttled)",
-        ),
-        (
-            "tokens.refresh_ttl_secs",
-            "APP__TOKENS__REFRESH_TTL_SECS",
-            tokens.refresh_ttl_secs,
-            tokens.refresh_ttl_secs >= tokens.access_ttl_secs,
-            "it must be at least tokens.access_ttl_secs (a refresh token outlives the access \
-             token it renews)",
-        ),
-        (
-            "sessions.idle_ttl_secs",
-            "APP__SESSIONS__IDLE_TTL_SECS",
-            lifetime.idle_secs,
-            lifetime.idle_secs >= tokens.access_ttl_secs,
-            "it must be at least tokens.access_ttl_secs, or sessions end before their first \
-             access token does",
-        ),
-        (
-            "sessions.absolute_ttl_secs",
-            "APP__SESSIONS__ABSOLUTE_TTL_SECS",
-            lifetime.absolute_secs,
-            lifetime.absolute_secs >= tokens.access_ttl_secs,
-            "it must be at least tokens.access_ttl_secs, or sessions end before their first \
-             access token does",
-        ),
-        (
-            "refresh.grace_secs",
-            "APP__REFRESH__GRACE_SECS",
-            grace_secs,
-            grace_secs <= MAX_GRACE_SECS,
-            "it must be at most 300 (a longer window lets a stolen refresh token be replayed \
-             without being caught)",
-        ),
-        (
-            "server.max_body_bytes",
-            "APP__SERVER__MAX_BODY_BYTES",
-            settings.server.max_body_bytes as u64,
-            settings.server.max_body_bytes >= 4096,
-            "it must be at least 4096, or a login with a long password cannot be sent",
-        ),
-    ];
-    match rules.into_iter().find(|(_, _, _, holds, _)| !holds) {
-        Some((key, var, value, _, rule)) => Err(StartError::OutOfRange { key, var, value, rule }),
-        None => Ok(()),
-    }
+/// One numeric setting's allowed range, and why it has one.
+struct Range {
+    key: &'static str,
+    var: &'static str,
+    value: u64,
+    min: u64,
+    max: u64,
+    why: &'static str,
 }
+
+const DAY: u64 = 86_400;
+const YEAR: u64 = 366 * DAY;
+
+/// Refuses numbers that would leave the service unusable, quietly turn a
+/// protection off, or overflow what the store can keep: a zero throttle
+/// window or limit, a session that ends as it starts, a body limit no login
+/// fits in, a grace window or clock leeway so long that old tokens pass,
+/// lifetimes beyond a year.
+fn check_limits(settings: &Settings) -> Result<(), StartError> {
+    let (server, tokens, store) = (&settings.server, &settings.tokens, &settings.store);
+    let (login, lifetime) = (&settings.login, session_lifetime(settings));
+    let access = tokens.access_ttl_secs;
+    let ranges = [
+        Range {
+            key: "tokens.access_ttl_secs",
+            var: "APP__TOKENS__ACCESS_TTL_SECS",
+            value: access,
+            min: 1,
+            max: DAY,
+            why: "an access token is short-lived; sessions last through refresh tokens",
+        },
+        Range {
+            key: "tokens.refresh_ttl_secs",
+            var: "APP__TOKENS__REFRESH_TTL_SECS",
+            value: tokens.refresh_ttl_secs,
+            min: access,
+            max: YEAR,
+            why: "a refresh token outlives the access token it renews",
+        },
+        Range {
+            key: "sessions.idle_ttl_secs",
+            var: "APP__SESSIONS__IDLE_TTL_SECS",
+            value: lifetime.idle_secs,
+            min: access,
+            max: YEAR,
+            why: "shorter, and sessions end before their first access token does",
+        },
+        Range {
+            key: "sessions.absolute_ttl_secs",
+            var: "APP__SESSIONS__ABSOLUTE_TTL_SECS",
+            value: lifetime.absolute_secs,
+            min: access,
+            max: YEAR,
+            why: "shorter, and sessions end before their first access token does",
+        },
+        Range {
+            key: "tokens.leeway_secs",
+            var: "APP__TOKENS__LEEWAY_SECS",
+            value: tokens.leeway_secs,
+            min: 0,
+            max: 300,
+            why: "a longer leeway accepts tokens long expired",
+        },
+        Range {
+            key: "tokens.max_token_bytes",
+            var: "APP__TOKENS__MAX_TOKEN_BYTES",
+            value: tokens.max_token_bytes as u64,
+            min: 512,
+            max: 65_536,
+            why: "a token must fit, and no header needs more",
+        },
+        Range {
+            key: "refresh.grace_secs",
+            var: "APP__REFRESH__GRACE_SECS",
+            value: settings.refresh.grace_secs,
+            min: 0,
+            max: 300,
+            why: "a longer window lets a stolen refresh token be replayed without being caught",
+        },
+        Range {
+            key: "sessions.max_per_user",
+            var: "APP__SESSIONS__MAX_PER_USER",
+            value: settings.sessions.max_per_user as u64,
+            min: 1,
+            max: 100_000,
+            why: "at least the session a login starts",
+        },
+        Range {
+            key: "todos.max_per_user",
+            var: "APP__TODOS__MAX_PER_USER",
+            value: settings.todos.max_per_user,
+            min: 1,
+            max: u64::MAX,
+            why: "at least one todo",
+        },
+        Range {
+            key: "login.window_secs",
+            var: "APP__LOGIN__WINDOW_SECS",
+            value: login.window_secs,
+            min: 1,
+            max: DAY,
+            why: "a zero window turns login throttling off",
+        },
+        Range {
+            key: "login.max_failures_per_user",
+            var: "APP__LOGIN__MAX_FAILURES_PER_USER",
+            value: login.max_failures_per_user,
+            min: 1,
+            max: 1_000_000,
+            why: "at 0 every login is throttled",
+        },
+        Range {
+            key: "login.max_failures_per_ip",
+            var: "APP__LOGIN__MAX_FAILURES_PER_IP",
+            value: login.max_failures_per_ip,
+            min: 1,
+            max: 1_000_000,
+            why: "at 0 every login is throttled",
+        },
+        Range {
+            key: "server.max_body_bytes",
+            var: "APP__SERVER__MAX_BODY_BYTES",
+            value: server.max_body_bytes as u64,
+            min: 4096,
+            max: 16 * 1024 * 1024,
+            why: "a login with a long password must fit",
+        },
+        Range {
+            key: "server.shutdown_timeout_secs",
+            var: "APP__SERVER__SHUTDOWN_TIMEOUT_SECS",
+            value: server.shutdown_timeout_secs,
+            min: 0,
+            max: 3600,
+            why: "in-flight requests finish in seconds",
+        },
+        Range {
+            key: "store.pool_max_size",
+            var: "APP__STORE__POOL_MAX_SIZE",
+            value: store.pool_max_size as u64,
+            min: 1,
+            max: 1024,
+            why: "connections are multiplexed; a few serve many requests",
+        },
+        Range {
+            key: "store.timeout_ms",
+            var: "APP__STORE__TIMEOUT_MS",
+            value: store.timeout_ms,
+            min: 1,
+            max: 60_000,
+            why: "a request waiting longer for the store should get its 503",
+        },
+        Range {
+            key: "store.local_cache_max_entries",
+            var: "APP__STORE__LOCAL_CACHE_MAX_ENTRIES",
+            value: store.local_cache_max_entries as u64,
+            min: 1,
+            max: 10_000_000,
+            why: "the cache lives in the server's memory",
+        },
+        Range {
+            key: "store.local_cache_max_age_ms",
+            var: "APP__STORE__LOCAL_CACHE_MAX_AGE_MS",
+            value: store.local_cache_max_age_ms,
+            min: 1,
+            max: 3_600_000,
+            why: "an answer of Redis is trusted for a bounded time",
+        },
+    ];
+    if let Some(r) = ranges.into_iter().find(|r| !(r.min..=r.max).contains(&r.value)) {
+        let Range { key, var, value, min, max, why } = r;
+        return Err(StartError::OutOfRange { key, var, value, min, max, why });
+    }
+    for (key, var, text) in [
+        ("tokens.issuer", "APP__TOKENS__ISSUER", &tokens.issuer),
+        ("tokens.audience", "APP__TOKENS__AUDIENCE", &tokens.audience),
+    ] {
+        if text.len() > MAX_NAME_BYTES {
+            return Err(StartError::TooLong { key, var, len: text.len() });
+        }
+    }
+    Ok(())
+}
+
+/// The longest issuer or audience: both go into every token, which must
+/// stay under `tokens.max_token_bytes`.
+const MAX_NAME_BYTES: usize = 256;
 
 /// Refuses an address the listener could not bind: not `host:port`, a port
 /// out of range, or a host name that does not resolve. Whether the port is
