@@ -64,3 +64,20 @@ fn a_certificate_no_trusted_authority_signed_is_refused() {
     assert!(stderr.contains("the session store does not answer"), "{stderr}");
     assert!(stderr.contains("certificate verify failed"), "{stderr}");
 }
+
+#[test]
+fn a_url_that_would_skip_the_certificate_check_is_refused() {
+    let certs = TestCertificates::generate();
+    let redis = RedisServer::start_tls(&certs);
+    let url = format!("{}#insecure", redis.tls_url().unwrap());
+    let output = Command::new(server_binary())
+        .arg("--check-config")
+        .env_clear()
+        .env("APP_CONFIG_DIR", workspace_root().join("config"))
+        .env("REDIS_URL", &url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`#insecure` would turn TLS certificate checks off"), "{stderr}");
+}

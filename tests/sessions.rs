@@ -281,7 +281,7 @@ async fn logout_and_refresh_ignore_a_body_they_cannot_use() {
 }
 
 #[tokio::test]
-async fn a_login_beyond_the_session_limit_ends_the_least_recently_refreshed() {
+async fn a_login_beyond_the_session_limit_ends_the_sessions_nearest_their_end() {
     let redis = RedisServer::start();
     let server = start(&[("REDIS_ADDR", &redis.addr()), ("APP__SESSIONS__MAX_PER_USER", "2")]);
     let http = Http::new(&server);

@@ -737,6 +737,10 @@ async fn bodies_must_be_objects_and_titles_visible_text() {
         assert_eq!(refused.status, 422, "{title:?}");
         assert!(refused.body["error"].as_str().unwrap().starts_with("title must not contain"));
     }
+    for title in ["\u{FE0F}", "\u{300}", "\u{2800}", "\u{FFFF}x"] {
+        let refused = http.post("/todo", &json!({ "title": title }), &jar).await;
+        assert_eq!(refused.status, 422, "{title:?}");
+    }
 
     let far = get(&http, "/todos?offset=9223372036854775807", &jar).await;
     assert_eq!((far.status, &far.body), (422, &json!({"error": "offset must be 0 to 1000000"})));

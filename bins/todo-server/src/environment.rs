@@ -77,6 +77,13 @@ fn find_env_file(dir: &Path) -> Result<Option<PathBuf>, String> {
 /// The variables `path` sets, in order.
 fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
     let cannot = |error: &dyn std::fmt::Display| format!("cannot read {}: {error}", path.display());
+    let start = std::fs::read(path).map_err(|e| cannot(&e))?;
+    if start.starts_with(b"\xEF\xBB\xBF") {
+        return Err(format!(
+            "{} starts with a byte order mark (BOM): save it as UTF-8 without one",
+            path.display()
+        ));
+    }
     let lines = dotenvy::from_path_iter(path).map_err(|e| cannot(&e))?;
     let mut vars = Vec::new();
     for line in lines {
@@ -99,12 +106,18 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
 /// Why `path` was refused at the line that begins with `text`, named by its
 /// number, never shown.
 fn unparsable(path: &Path, text: &str) -> String {
-    // dotenvy gives the line (or only its value) without its number: it is
-    // found again by its first line of text.
-    let first = text.lines().next().unwrap_or_default();
-    let number = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|all| all.lines().position(|line| !first.is_empty() && line.contains(first)));
+    // dotenvy gives the line, or only the value after `=`, without its
+    // number: it is found again as the first line that is not a comment and
+    // is that text or ends with it.
+    let first = text.lines().next().unwrap_or_default().trim_end();
+    let number = std::fs::read_to_string(path).ok().and_then(|all| {
+        all.lines().position(|line| {
+            let line = line.trim_end();
+            !first.is_empty()
+                && !line.trim_start().starts_with('#')
+                && (line == first || line.ends_with(first))
+        })
+    });
     let place = match number {
         Some(index) => format!("{}, line {}", path.display(), index + 1),
         None => path.display().to_string(),
@@ -161,6 +174,15 @@ mod tests {
         let error = read_env_file(&path).unwrap_err();
         assert!(error.contains(".env, line 3 does not parse"), "{error}");
         assert!(!error.contains("words"), "{error}");
+
+        // A comment holding the same words is not the line.
+        std::fs::write(&path, "A=1\n# two words here\nB=2\nC=two words\n").unwrap();
+        let error = read_env_file(&path).unwrap_err();
+        assert!(error.contains(".env, line 4 does not parse"), "{error}");
+
+        std::fs::write(&path, "\u{FEFF}A=1\n").unwrap();
+        let error = read_env_file(&path).unwrap_err();
+        assert!(error.contains("byte order mark"), "{error}");
     }
 
     #[test]

@@ -250,7 +250,7 @@ impl Default for RefreshSection {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct SessionSection {
     /// The most sessions one user has at once; a login beyond that ends the
-    /// user's least recently refreshed session. Default: 100.
+    /// user's sessions nearest to their end. Default: 100.
     #[serde(deserialize_with = "whole")]
     pub(crate) max_per_user: usize,
     /// Seconds without a refresh after which a session ends. Default: the

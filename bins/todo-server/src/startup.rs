@@ -53,6 +53,11 @@ pub(crate) enum StartError {
         max: u64,
         why: &'static str,
     },
+    #[error(
+        "REDIS_URL has a `#` part; `#insecure` would turn TLS certificate checks off: remove \
+         it, and for a private authority give its certificate in SSL_CERT_FILE"
+    )]
+    UrlFragment,
     #[error("{key} ({var}) is {len} bytes; it must be at most 256, as it goes into every token")]
     TooLong { key: &'static str, var: &'static str, len: usize },
     #[error(
@@ -103,8 +108,8 @@ pub(crate) struct SessionPolicy {
     pub(crate) lifetime: SessionLifetime,
     pub(crate) grace_secs: u64,
     pub(crate) on_reuse: ReusePolicy,
-    /// The most sessions one user has at once; a login beyond ends the
-    /// least recently refreshed.
+    /// The most sessions one user has at once; a login beyond ends those
+    /// nearest to their end.
     pub(crate) max_per_user: usize,
 }
 
@@ -589,6 +594,10 @@ fn store(section: &crate::settings::StoreSection) -> Result<(AnyStore, AppData),
     } else if let (Some(nodes), Some(master)) = (sentinel_nodes, sentinel_master) {
         (urls(nodes), false, Some(master))
     } else if let Some(url) = nonempty(&section.redis_url) {
+        // The Redis client reads `#insecure` as "skip the certificate check".
+        if url.contains('#') {
+            return Err(StartError::UrlFragment);
+        }
         (url, false, None)
     } else if let Some(addr) = nonempty(&section.redis_addr) {
         (format!("redis://{addr}/"), false, None)

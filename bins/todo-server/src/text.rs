@@ -42,7 +42,23 @@ pub(crate) fn is_invisible(c: char) -> bool {
                 | '\u{FFA0}'
                 | '\u{180B}'..='\u{180D}'
                 | '\u{180F}'
+                | '\u{17B4}'..='\u{17B5}'
+                // Noncharacters: never meant to be shown.
+                | '\u{FDD0}'..='\u{FDEF}'
         )
+        || (u32::from(c) & 0xFFFE) == 0xFFFE
+}
+
+/// Whether `text` has a character that shows: not only spaces, combining
+/// marks, variation selectors and the blank braille pattern, which alone
+/// display as nothing.
+pub(crate) fn has_visible(text: &str) -> bool {
+    text.chars().any(|c| {
+        !c.is_whitespace()
+            && !unicode_normalization::char::is_combining_mark(c)
+            && !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' | '\u{2800}')
+            && !is_invisible(c)
+    })
 }
 
 /// The comparable form of a username: NFKC (so full-width, mathematical and
@@ -72,6 +88,17 @@ mod tests {
     }
 
     #[test]
+    fn text_made_only_of_marks_selectors_or_blanks_shows_nothing() {
+        for blank in ["\u{FE0F}", "\u{FE00}", "\u{E0100}", "\u{2800}", "\u{300}", " \u{301}\u{302}"]
+        {
+            assert!(!has_visible(blank), "{blank:?}");
+        }
+        for shown in ["a", "e\u{301}", "❤\u{FE0F}", "漢\u{E0100}", "\u{E000}"] {
+            assert!(has_visible(shown), "{shown:?}");
+        }
+    }
+
+    #[test]
     fn format_characters_separators_and_fillers_are_invisible() {
         let found_by_the_review = [
             '\u{61C}',
@@ -92,6 +119,9 @@ mod tests {
             '\u{180B}',
         ];
         for c in found_by_the_review {
+            assert!(is_invisible(c), "U+{:04X}", u32::from(c));
+        }
+        for c in ['\u{17B4}', '\u{FDD0}', '\u{FFFF}', '\u{FFFE}', '\u{10FFFF}', '\u{1FFFE}'] {
             assert!(is_invisible(c), "U+{:04X}", u32::from(c));
         }
         // An emoji's presentation selector is part of how people write it.

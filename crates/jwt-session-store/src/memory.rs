@@ -95,10 +95,17 @@ impl State {
         }
     }
 
+    /// Ends a session and drops its access entries (they would be refused
+    /// anyway, their session gone, but would take memory until they expire).
     fn remove_session(&mut self, key: &UserSession) -> bool {
         match self.sessions.remove(key) {
             Some(session) => {
                 self.session_expiry.remove(&(session.expires, key.clone()));
+                for jti in [session.access, session.previous_access] {
+                    if !jti.is_empty() {
+                        self.remove_access(&(key.0.clone(), jti));
+                    }
+                }
                 true
             }
             None => false,
@@ -314,5 +321,35 @@ impl SessionStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccessGrant, SessionLifetime};
+
+    #[tokio::test]
+    async fn an_ended_session_leaves_no_access_entry_behind() {
+        let store = MemoryStore::new();
+        let now = unix_now();
+        for sid in ["s1", "s2", "s3"] {
+            let jti = format!("a-{sid}");
+            let new = NewSession {
+                subject: "u1",
+                sid,
+                device: "d",
+                ip: "192.0.2.1",
+                now,
+                access: AccessGrant { jti: &jti, expires_at: now + 900 },
+                refresh_jti: "r",
+                lifetime: SessionLifetime { idle_secs: 3600, absolute_secs: 86_400 },
+                max_sessions: Some(2),
+            };
+            store.start(&new).await.unwrap();
+        }
+        assert_eq!(store.lock().0.access.len(), 2, "the evicted session's entry is gone");
+        store.end_sessions("u1", None).await.unwrap();
+        assert!(store.lock().0.access.is_empty());
     }
 }

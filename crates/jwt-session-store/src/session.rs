@@ -18,8 +18,10 @@ pub struct NewSession<'a> {
     /// How long the session may last.
     pub lifetime: SessionLifetime,
     /// The most sessions the user may have at once, this one included:
-    /// starting one more ends those that would end soonest (the least
-    /// recently refreshed). The new session always stays. `None`: no limit.
+    /// starting one more ends those that would end soonest, by idle timeout
+    /// or absolute lifetime, whichever comes first (so, while far from the
+    /// absolute end, the least recently refreshed). The new session always
+    /// stays. `None`: no limit.
     pub max_sessions: Option<usize>,
 }
 

@@ -187,7 +187,7 @@ mod cases {
         assert_eq!(third, RotationOutcome::Rotated);
     }
 
-    pub(super) async fn a_login_beyond_the_limit_ends_the_least_recently_refreshed(
+    pub(super) async fn a_login_beyond_the_limit_ends_the_sessions_nearest_their_end(
         store: &AnyStore,
     ) {
         let short = |idle_secs| SessionLifetime { idle_secs, absolute_secs: 86_400 };
@@ -201,7 +201,7 @@ mod cases {
         let (newest, ended) = Session::start_limited(store, "u1", LONG, Some(2)).await;
 
         assert_eq!(ended, 1);
-        assert!(!idle.live(store, &idle.access).await, "the least recently refreshed ends");
+        assert!(!idle.live(store, &idle.access).await, "the session nearest its end ends");
         assert!(refreshed.live(store, &a2).await && newest.live(store, &newest.access).await);
         assert!(other_user.live(store, &other_user.access).await, "other users are untouched");
 
@@ -450,7 +450,7 @@ all_backends!(
     a_started_session_makes_its_access_token_live,
     the_current_token_rotates_once_then_replays_the_same_successor,
     a_session_keeps_at_most_two_live_access_tokens,
-    a_login_beyond_the_limit_ends_the_least_recently_refreshed,
+    a_login_beyond_the_limit_ends_the_sessions_nearest_their_end,
     fifty_concurrent_rotations_make_one_successor,
     a_replay_after_the_grace_window_ends_the_session,
     a_token_older_than_the_previous_one_is_reuse_even_within_grace,

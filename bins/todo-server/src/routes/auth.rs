@@ -166,7 +166,7 @@ pub(crate) async fn login(
             sub = %account.id,
             ended = evicted,
             max_per_user = state.sessions.max_per_user,
-            "a login beyond the session limit ended the least recently refreshed sessions"
+            "a login beyond the session limit ended the sessions nearest to their end"
         );
     }
 

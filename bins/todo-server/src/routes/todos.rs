@@ -52,6 +52,11 @@ fn title(raw: &str) -> Result<String, ApiError> {
             "title must not contain control or invisible formatting characters (zero-width, bidirectional, line separators)",
         ));
     }
+    if !title.is_empty() && !crate::text::has_visible(title) {
+        return Err(ApiError::InvalidField(
+            "title must have a visible character, not only marks or blanks",
+        ));
+    }
     if TITLE_CHARS.contains(&title.chars().count()) {
         Ok(title.to_owned())
     } else {
