@@ -350,6 +350,30 @@ fn configuration_errors_name_the_place_but_never_show_a_value() {
 }
 
 #[test]
+fn production_refuses_the_embedded_store_unless_asked_and_a_missing_config_dir() {
+    let env = [("APP_ENV", "production"), ("ACCESS_SECRET", ACCESS), ("REFRESH_SECRET", REFRESH)];
+    let (code, _, stderr) = check_config(&env);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("APP__STORE__ALLOW_EMBEDDED=true"), "{stderr}");
+    let allowed = [env[0], env[1], env[2], ("APP__STORE__ALLOW_EMBEDDED", "true")];
+    let (code, stdout, stderr) = check_config(&allowed);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("configuration ok"), "{stdout}");
+
+    // The default directory, `config` under a working directory without one.
+    let output = Command::new(server_binary())
+        .arg("--check-config")
+        .env_clear()
+        .envs(allowed.iter().copied())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("production.toml cannot be read"), "{stderr}");
+}
+
+#[test]
 fn a_misspelt_app_env_or_config_dir_is_refused_naming_it() {
     let env = [("APP_ENV", "prod"), ("ACCESS_SECRET", ACCESS), ("REFRESH_SECRET", REFRESH)];
     let (code, _, stderr) = check_config(&env);

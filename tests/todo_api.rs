@@ -213,7 +213,8 @@ async fn registration_with_redis() {
 
 #[tokio::test]
 async fn production_closes_registration_by_default() {
-    let server = start(None, &[("APP_ENV", "production")]);
+    let redis = RedisServer::start();
+    let server = start(Some(&redis), &[("APP_ENV", "production")]);
     let http = Http::new(&server);
     let answer = register(&http, "alice", "a long password").await;
     assert_eq!((answer.status, &answer.body), (403, &json!({"error": "registration is disabled"})));
@@ -386,6 +387,7 @@ async fn throttling(redis: Option<&RedisServer>) {
     let right = http.post("/login", &json!({"username": "user", "password": "pass"}), &jar).await;
     assert_eq!(right.status, 200, "after the window the right password succeeds");
     assert!(server.logs().contains("login throttled"));
+    assert!(server.logs().contains("throttled=\"user\""), "the per-user counter is named");
 }
 
 #[tokio::test]
@@ -420,6 +422,7 @@ async fn a_client_throttled_by_its_ip_neither_locks_users_out_nor_stores_junk_na
             assert_eq!(answer.status, 429, "{}", answer.body);
         }
     }
+    assert!(server.logs().contains("throttled=\"ip\""), "the per-IP counter is named");
 
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_connection().unwrap();

@@ -180,6 +180,11 @@ pub(crate) struct StoreSection {
     /// Longest wait for a Redis connection or answer, in milliseconds. Default: 1000.
     #[serde(deserialize_with = "whole")]
     pub(crate) timeout_ms: u64,
+    /// Use the embedded store outside `APP_ENV=development` when no Redis is
+    /// set (`APP__STORE__ALLOW_EMBEDDED`): a single process whose accounts
+    /// and sessions end with it. Default: false, so a forgotten Redis
+    /// variable stops the start.
+    pub(crate) allow_embedded: bool,
     /// Keep a local cache of access tokens known live, kept correct by Redis
     /// invalidation messages (`APP__STORE__LOCAL_CACHE`). Standalone Redis
     /// only. Default: false.
@@ -203,6 +208,7 @@ impl Default for StoreSection {
             redis_sentinel_nodes: None,
             redis_sentinel_master: None,
             key_prefix: "todo:".into(),
+            allow_embedded: false,
             pool_max_size: 16,
             timeout_ms: 1000,
             local_cache: false,
@@ -347,6 +353,11 @@ pub(crate) enum LayerError {
     )]
     NoEnvFile { app_env: String, file: String, known: String },
     #[error(
+        "no configuration directory at {dir}, so {app_env}.toml cannot be read: set \
+         APP_CONFIG_DIR to the directory of default.toml and {app_env}.toml"
+    )]
+    NoDefaultDir { dir: String, app_env: String },
+    #[error(
         "APP_ENV is {0:?}: an environment's name is letters, digits, `-` and `_` only \
          (development, production)"
     )]
@@ -370,6 +381,14 @@ pub(crate) fn check_layers(
     if !dir.is_dir() {
         if dir_given {
             return Err(LayerError::NoDir(dir.display().to_string()));
+        }
+        // Without the directory, `{app_env}.toml` (production's listen
+        // address and closed registration among others) would be skipped.
+        if app_env != "development" {
+            return Err(LayerError::NoDefaultDir {
+                dir: dir.display().to_string(),
+                app_env: app_env.to_owned(),
+            });
         }
         return Ok(Some(format!(
             "no configuration directory at {}: only the built-in defaults and the environment \
@@ -541,6 +560,8 @@ mod tests {
         assert!(err.contains("which is not a directory"), "{err}");
         let warning = check_layers(&nowhere, "development", false).unwrap();
         assert!(warning.is_some_and(|w| w.contains("only the built-in defaults")));
+        let err = check_layers(&nowhere, "production", false).unwrap_err().to_string();
+        assert!(err.contains("production.toml cannot be read"), "{err}");
 
         for name in ["../config/default", "", "prod uction", "a/b"] {
             let err = check_layers(&config_dir(), name, true).unwrap_err();

@@ -54,6 +54,23 @@ pub(crate) enum StartError {
         why: &'static str,
     },
     #[error(
+        "tokens.access_key_files (APP__TOKENS__ACCESS_KEY_FILES) is set, but \
+         tokens.access_algorithm is {0}, which signs with ACCESS_SECRET: set \
+         APP__TOKENS__ACCESS_ALGORITHM to the key's algorithm (such as EdDSA), or drop the files"
+    )]
+    KeyFilesUnused(Algorithm),
+    #[error(
+        "ACCESS_SECRET and REFRESH_SECRET are the same: give each its own (one leaked secret \
+         would otherwise forge both kinds of token)"
+    )]
+    SameSecrets,
+    #[error(
+        "no Redis is set (REDIS_ADDR, REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINEL_NODES), \
+         and outside APP_ENV=development the embedded store, which loses every account and \
+         session at each restart, is not used unless APP__STORE__ALLOW_EMBEDDED=true"
+    )]
+    NoSharedStore,
+    #[error(
         "REDIS_URL has a `#` part; `#insecure` would turn TLS certificate checks off: remove \
          it, and for a private authority give its certificate in SSL_CERT_FILE"
     )]
@@ -168,6 +185,9 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
 
     let access_algorithm = Algorithm::from_name(&section.access_algorithm)
         .ok_or_else(|| StartError::Algorithm(section.access_algorithm.clone()))?;
+    if access_algorithm.is_symmetric() && !section.access_key_files.is_empty() {
+        return Err(StartError::KeyFilesUnused(access_algorithm));
+    }
     let access_secret = if access_algorithm.is_symmetric() {
         let var = "ACCESS_SECRET";
         Some(secret(section.access_secret, var, "APP__TOKENS__ACCESS_SECRET", development)?)
@@ -182,6 +202,9 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
     let var = "REFRESH_SECRET";
     let refresh = secret(section.refresh_secret, var, "APP__TOKENS__REFRESH_SECRET", development)?;
     if access_secret.as_ref().is_some_and(|access| access.expose() == refresh.expose()) {
+        if !development {
+            return Err(StartError::SameSecrets);
+        }
         tracing::warn!(
             "ACCESS_SECRET and REFRESH_SECRET are the same: tokens stay apart by their type, \
              but one leaked secret then forges both kinds; give each its own"
@@ -207,6 +230,13 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
         max_per_user: settings.sessions.max_per_user,
     };
 
+    if !development && !settings.cookies.secure {
+        tracing::warn!(
+            app_env,
+            "cookies.secure is false: browsers will send the token cookies over plain HTTP; \
+             keep it true unless every client is on this machine"
+        );
+    }
     check_origin(&settings.server.frontend_origin)?;
     check_listen_addr("LISTEN_ADDR", &settings.server.listen_addr)?;
     let metrics_addr = settings.metrics.listen_addr.clone().filter(|a| !a.trim().is_empty());
@@ -218,7 +248,7 @@ pub(crate) fn prepare(settings: Settings, app_env: &str) -> Result<Prepared, Sta
             return Err(StartError::MetricsOnApiAddr(addr.clone()));
         }
     }
-    let (store, data) = store(&settings.store)?;
+    let (store, data) = store(&settings.store, development)?;
     let accounts = Accounts::new(data.clone(), development, settings.accounts.registration)
         .map_err(StartError::Accounts)?;
     if !accounts.has_demo_user() && !accounts.registration_open() {
@@ -292,7 +322,7 @@ fn config_error_text(error: &config::ConfigError) -> String {
 
 /// How long sessions last: `[sessions]`, by default idle for the refresh
 /// token lifetime and 30 days in all.
-fn session_lifetime(settings: &Settings) -> SessionLifetime {
+pub(crate) fn session_lifetime(settings: &Settings) -> SessionLifetime {
     let sessions = &settings.sessions;
     SessionLifetime {
         idle_secs: sessions.idle_ttl_secs.unwrap_or(settings.tokens.refresh_ttl_secs),
@@ -573,7 +603,10 @@ fn check_origin(origin: &str) -> Result<(), StartError> {
 }
 
 /// The session store and the app's data store, on one backend.
-fn store(section: &crate::settings::StoreSection) -> Result<(AnyStore, AppData), StartError> {
+fn store(
+    section: &crate::settings::StoreSection,
+    development: bool,
+) -> Result<(AnyStore, AppData), StartError> {
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let urls = |nodes: String| -> String {
         let urls: Vec<String> =
@@ -602,9 +635,15 @@ fn store(section: &crate::settings::StoreSection) -> Result<(AnyStore, AppData),
     } else if let Some(addr) = nonempty(&section.redis_addr) {
         (format!("redis://{addr}/"), false, None)
     } else {
+        // Outside development the embedded store would lose every account
+        // and session at each restart: only on request.
+        if !development && !section.allow_embedded {
+            return Err(StartError::NoSharedStore);
+        }
         tracing::warn!(
-            "REDIS_ADDR, REDIS_URL and REDIS_CLUSTER_NODES are not set: using the embedded \
-             store; sessions end when this process does and are not shared with other instances"
+            "REDIS_ADDR, REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINEL_NODES are not set: \
+             using the embedded store; accounts, sessions and todos end when this process does \
+             and are not shared with other instances"
         );
         if section.local_cache {
             tracing::warn!(
@@ -689,12 +728,37 @@ mod tests {
 
     fn settings_with(access: Option<&str>, refresh: Option<&str>) -> Settings {
         let mut settings = Settings::default();
+        settings.store.allow_embedded = true;
         settings.tokens.access_secret = access.map(|s| Secret::new(s.to_owned()));
         settings.tokens.refresh_secret = refresh.map(|s| Secret::new(s.to_owned()));
         settings
     }
 
     const GOOD: &str = "0123456789abcdef0123456789abcdef";
+    const OTHER: &str = "fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn outside_development_the_secrets_must_differ_and_key_files_need_their_algorithm() {
+        let err = prepare(settings_with(Some(GOOD), Some(GOOD)), "production").unwrap_err();
+        assert!(matches!(err, StartError::SameSecrets), "{err}");
+        assert!(prepare(settings_with(Some(GOOD), Some(GOOD)), "development").is_ok());
+
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
+        settings.tokens.access_key_files = vec!["keys/new.pem".into()];
+        let err = prepare(settings, "development").unwrap_err();
+        assert!(err.to_string().contains("set APP__TOKENS__ACCESS_ALGORITHM"), "{err}");
+    }
+
+    #[test]
+    fn outside_development_the_embedded_store_is_only_on_request() {
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
+        settings.store.allow_embedded = false;
+        let err = prepare(settings, "production").unwrap_err();
+        assert!(matches!(err, StartError::NoSharedStore), "{err}");
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
+        settings.store.allow_embedded = false;
+        assert!(prepare(settings, "development").is_ok());
+    }
 
     #[test]
     fn production_refuses_a_missing_secret_naming_the_variable() {
@@ -721,13 +785,13 @@ mod tests {
 
     #[test]
     fn production_has_no_demo_user() {
-        let prepared = prepare(settings_with(Some(GOOD), Some(GOOD)), "production").unwrap();
+        let prepared = prepare(settings_with(Some(GOOD), Some(OTHER)), "production").unwrap();
         assert!(!prepared.state.accounts.has_demo_user());
     }
 
     #[test]
     fn an_unknown_reuse_policy_is_refused_naming_the_key() {
-        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
         settings.refresh.on_reuse = "shrug".into();
         let err = prepare(settings, "production").unwrap_err();
         assert!(err.to_string().starts_with("refresh.on_reuse (APP__REFRESH__ON_REUSE)"), "{err}");
@@ -735,7 +799,7 @@ mod tests {
 
     #[test]
     fn idle_lifetime_defaults_to_the_refresh_lifetime() {
-        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
         settings.tokens.refresh_ttl_secs = 1234;
         let prepared = prepare(settings, "production").unwrap();
         assert_eq!(prepared.state.sessions.lifetime.idle_secs, 1234);
@@ -770,7 +834,7 @@ mod tests {
 
     #[test]
     fn an_unknown_algorithm_is_refused() {
-        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
         settings.tokens.access_algorithm = "none".into();
         assert!(matches!(prepare(settings, "production"), Err(StartError::Algorithm(_))));
     }
@@ -789,13 +853,13 @@ mod tests {
 
     #[test]
     fn the_local_cache_is_refused_with_cluster_or_sentinel() {
-        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
         settings.store.local_cache = true;
         settings.store.redis_cluster_nodes = Some("127.0.0.1:7000".into());
         let err = prepare(settings, "production").unwrap_err();
         assert!(err.to_string().contains("APP__STORE__LOCAL_CACHE"), "{err}");
 
-        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
         settings.store.local_cache = true;
         settings.store.redis_sentinel_nodes = Some("127.0.0.1:26379".into());
         settings.store.redis_sentinel_master = Some("todo".into());
@@ -804,7 +868,7 @@ mod tests {
 
     #[test]
     fn an_empty_local_cache_is_refused_naming_the_keys() {
-        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
         settings.store.local_cache = true;
         settings.store.redis_addr = Some("127.0.0.1:6379".into());
         settings.store.local_cache_max_entries = 0;
@@ -814,7 +878,7 @@ mod tests {
 
     #[test]
     fn the_local_cache_is_ignored_with_the_embedded_store() {
-        let mut settings = settings_with(Some(GOOD), Some(GOOD));
+        let mut settings = settings_with(Some(GOOD), Some(OTHER));
         settings.store.local_cache = true;
         let prepared = prepare(settings, "production").unwrap();
         assert_eq!(prepared.state.store.backend(), "memory");

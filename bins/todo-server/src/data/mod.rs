@@ -139,9 +139,9 @@ pub(crate) trait LoginThrottle: Send + Sync {
 /// What a login finds before its password is checked.
 #[derive(Debug)]
 pub(crate) struct LoginStart {
-    /// Seconds until the window of the first counter found over its limit
-    /// ends, if one was.
-    pub(crate) throttled_for: Option<u64>,
+    /// The first counter found over its limit, if one was: its index in
+    /// the counters given, and the seconds until its window ends.
+    pub(crate) throttled_for: Option<(usize, u64)>,
     /// The stored account, if it exists (not read when throttled).
     pub(crate) account: Option<Account>,
 }
@@ -197,10 +197,10 @@ pub(crate) async fn begin_login_step_by_step<S: LoginThrottle + UserStore + ?Siz
     username: Option<&str>,
     now: u64,
 ) -> Result<LoginStart, StoreError> {
-    for counter in counters {
+    for (index, counter) in counters.iter().enumerate() {
         let (count, window_left) = store.count_attempt(counter.key, window_secs, now).await?;
         if count > counter.limit {
-            return Ok(LoginStart { throttled_for: Some(window_left), account: None });
+            return Ok(LoginStart { throttled_for: Some((index, window_left)), account: None });
         }
     }
     let account = match username {

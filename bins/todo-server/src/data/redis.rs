@@ -404,8 +404,8 @@ impl LoginSteps for RedisData {
         let throttled_for = counts
             .iter()
             .zip(counters)
-            .find(|((count, _), counter)| *count > counter.limit)
-            .map(|((_, window_left), _)| *window_left);
+            .position(|((count, _), counter)| *count > counter.limit)
+            .map(|index| (index, counts[index].1));
         Ok(LoginStart { throttled_for, account: account.filter(|_| throttled_for.is_none()) })
     }
 

@@ -120,9 +120,10 @@ pub(crate) async fn login(
     // One round trip: the counters and the account.
     let LoginStart { throttled_for, account: stored } =
         state.data.begin_login(&counters, policy.window_secs, stored_name, now).await?;
-    if let Some(retry_after_secs) = throttled_for {
+    if let Some((index, retry_after_secs)) = throttled_for {
         crate::metrics::login("throttled");
-        tracing::warn!(event = "login.throttled", %ip, "login throttled");
+        let throttled = if index == 0 { "ip" } else { "user" };
+        tracing::warn!(event = "login.throttled", %ip, throttled, "login throttled");
         return Err(ApiError::Throttled { retry_after_secs: retry_after_secs.max(1) });
     }
 
