@@ -221,6 +221,18 @@ fn variables_that_are_not_text_or_hold_nul_are_refused_by_name_without_a_panic()
     assert!(!stderr.contains("s3cr3t") && !stderr.contains("panicked"), "{stderr}");
 }
 
+#[test]
+fn help_and_version_answer_and_an_unknown_argument_is_named_alone() {
+    let (code, _) = run_in(&std::env::temp_dir(), &["--version"], &[]);
+    assert_eq!(code, Some(0));
+    let output = Command::new(server_binary()).arg("--help").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("--check-config") && stdout.contains("--version"), "{stdout}");
+    let (code, stderr) = run_in(&std::env::temp_dir(), &["--check-config", "--bogus"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(r#"unknown arguments ["--bogus"]"#), "{stderr}");
+}
+
 /// Runs the server in `dir` with `args`, the config directory and only
 /// `env`; its exit code and stderr.
 fn run_in(

@@ -31,7 +31,10 @@ pub(crate) async fn run(settings: Settings, app_env: &str) -> Result<String, Che
     let store_line = store_summary(&settings);
     let prepared = startup::prepare(settings, app_env)?;
     if let Err(cause) = prepared.state.store.ping().await {
-        return Err(CheckError::Unreachable { store: store_line, cause: chain(&cause) });
+        return Err(CheckError::Unreachable {
+            store: store_line,
+            cause: jwt_session_actix::error_chain(&cause),
+        });
     }
     let mut cache_line = "";
     if let AnyStore::Redis(store) = &prepared.state.store {
@@ -137,21 +140,6 @@ fn store_summary(settings: &Settings) -> String {
     }
 }
 
-/// An error with its sources, `a: b: c`. Many errors already print their
-/// source in their own message; a source already said is not said again.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            let _ = write!(text, ": {said}");
-        }
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +169,7 @@ mod tests {
     fn a_cause_is_said_once_even_when_an_error_repeats_its_source() {
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         let error = Outer(Echo(refused));
-        assert_eq!(chain(&error), "store unavailable: connection refused");
+        assert_eq!(jwt_session_actix::error_chain(&error), "store unavailable: connection refused");
     }
 
     #[test]

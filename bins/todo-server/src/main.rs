@@ -41,26 +41,39 @@ use crate::settings::Settings;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    // The environment and `.env` are read before anything else, so that
-    // they feed every layer, the log's settings included.
-    let vars = match environment::load() {
-        Ok(vars) => vars,
-        Err(message) => {
-            eprintln!("todo-server: {message}");
-            return ExitCode::from(2);
-        }
-    };
     let args: Vec<String> =
         std::env::args_os().skip(1).map(|arg| arg.to_string_lossy().into_owned()).collect();
     let check_config = match args.as_slice() {
         [] => false,
         [flag] if flag == "--check-config" => true,
         [flag] if flag == "--help" || flag == "-h" => {
-            println!("usage: todo-server [--check-config]\n\nConfiguration: see the README.");
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        [flag] if flag == "--version" || flag == "-V" => {
+            println!("todo-server {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         other => {
-            eprintln!("todo-server: unknown arguments {other:?}; the only one is --check-config");
+            let known = ["--check-config", "--help", "-h", "--version", "-V"];
+            let unknown: Vec<&String> =
+                other.iter().filter(|arg| !known.contains(&arg.as_str())).collect();
+            let what = if unknown.is_empty() {
+                "give one argument at most".to_owned()
+            } else {
+                format!("unknown arguments {unknown:?}")
+            };
+            eprintln!("todo-server: {what}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // The environment and `.env` are read first (after the arguments, so
+    // that --help and --version always work): they feed every layer, the
+    // log's settings included.
+    let vars = match environment::load() {
+        Ok(vars) => vars,
+        Err(message) => {
+            eprintln!("todo-server: {message}");
             return ExitCode::from(2);
         }
     };
@@ -235,6 +248,17 @@ fn report_fatal(json_logs: bool, what: &str, error: &dyn std::fmt::Display) {
         eprintln!("todo-server: {error}");
     }
 }
+
+/// What `--help` prints.
+const USAGE: &str = "usage: todo-server [--check-config | --help | --version]
+
+  (no argument)   serve the todo API with the configuration of config/ and the environment
+  --check-config  check the configuration and the store, print it (secrets masked), exit
+  --help          print this
+  --version       print the version
+
+Configuration: config/default.toml, config/{APP_ENV}.toml, APP__SECTION__KEY variables,
+the reference's short names (ACCESS_SECRET, REDIS_ADDR, ...) and .env; see the README.";
 
 /// The log filter without `RUST_LOG`. actix-http logs every request it cannot
 /// parse at error (and answers it 400): any client could fill the log with

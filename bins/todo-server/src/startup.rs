@@ -40,7 +40,10 @@ pub(crate) enum StartError {
          such as 127.0.0.1:8080"
     )]
     ListenAddr { var: &'static str, value: String, reason: String },
-    #[error("FRONTEND_ORIGIN {0:?} is not an origin such as https://app.example.com")]
+    #[error(
+        "FRONTEND_ORIGIN {0:?} is not an origin such as https://app.example.com (scheme, host and \
+         port only: no path, not even a trailing /)"
+    )]
     Origin(String),
     #[error("Redis store: {0}")]
     Store(StoreError),
@@ -70,6 +73,12 @@ pub(crate) enum StartError {
          session at each restart, is not used unless APP__STORE__ALLOW_EMBEDDED=true"
     )]
     NoSharedStore,
+    #[error(
+        // The URL itself is not shown: unparsed, its password cannot be told apart.
+        "REDIS_URL is not a Redis URL ({cause}): give redis://[user:password@]host:port/[db], \
+         rediss://… for TLS, or redis+unix:///path/to/socket"
+    )]
+    RedisUrl { cause: String },
     #[error(
         "REDIS_URL has a `#` part; `#insecure` would turn TLS certificate checks off: remove \
          it, and for a private authority give its certificate in SSL_CERT_FILE"
@@ -653,6 +662,8 @@ fn store(
         }
         return Ok((AnyStore::Memory(MemoryStore::new()), AppData::Memory(MemoryData::default())));
     };
+    // The URL is the one REDIS_URL gave unless a Cluster or Sentinel won.
+    let from_url = !cluster && sentinel_master.is_none() && nonempty(&section.redis_url).is_some();
     let local_cache = local_cache(section, cluster || sentinel_master.is_some())?;
     let config = RedisStoreConfig {
         url,
@@ -663,7 +674,10 @@ fn store(
         timeout_ms: section.timeout_ms,
         local_cache: local_cache.clone(),
     };
-    let store = RedisStore::new(&config).map_err(StartError::Store)?;
+    let store = RedisStore::new(&config).map_err(|error| match &error {
+        StoreError::Config(_) if from_url => StartError::RedisUrl { cause: error.to_string() },
+        _ => StartError::Store(error),
+    })?;
     let redacted: Vec<String> = config.url.split(',').map(redact_url).collect();
     tracing::info!(
         redis = %redacted.join(","),

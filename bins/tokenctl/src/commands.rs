@@ -139,7 +139,15 @@ pub(crate) fn mint(args: &MintArgs) -> Outcome {
 /// `tokenctl app-token`.
 pub(crate) fn app_token(args: &AppTokenArgs) -> Outcome {
     let pem = input::read_bytes(&args.private_key, "--private-key")?;
-    let key = input::pem_key(&pem, Some(Algorithm::Rs256), "--private-key")?;
+    // The key's own type first, so that a wrong one is named as such.
+    let key = input::pem_key(&pem, None, "--private-key")?;
+    if key.algorithm() != Algorithm::Rs256 {
+        return Err(Failure::usage(format!(
+            "--private-key: app-token signs RS256 and needs an RSA private key PEM; this key \
+             is for {}",
+            key.algorithm().as_str()
+        )));
+    }
     if !key.can_sign() {
         return Err(Failure::usage(
             "--private-key: this is a public key; give the RSA private key PEM",

@@ -609,7 +609,9 @@ fn app_token_needs_an_rsa_private_key() {
             path(&dir.path().join(file)),
         ])
     };
-    assert!(args("private.pem").code(2).stderr.contains("--private-key"));
+    let stderr = args("private.pem").code(2).stderr;
+    assert!(stderr.contains("--private-key: app-token signs RS256 and needs an RSA"), "{stderr}");
+    assert!(!stderr.contains("--alg"), "app-token has no --alg: {stderr}");
     assert!(args("missing.pem").code(2).stderr.contains("--private-key"));
 }
 

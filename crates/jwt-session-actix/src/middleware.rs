@@ -153,13 +153,18 @@ fn is_routine(cause: &TokenError) -> bool {
     matches!(cause, TokenError::Expired | TokenError::Malformed(_) | TokenError::TooLong { .. })
 }
 
-/// An error with its sources, `a: b: c`, for one log field.
+/// An error with its sources, `a: b: c`, for one log field. Many errors
+/// already print their source in their own message; a source already said
+/// is not said again.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
         source = cause.source();
     }
     text

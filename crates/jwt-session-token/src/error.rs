@@ -86,7 +86,7 @@ pub enum TokenError {
     },
     /// The key's type (or curve) does not fit the algorithm it was declared
     /// for, such as an RSA key for `ES256` or a P-384 key for `ES256`.
-    #[error("a {key} key cannot be used with {alg}")]
+    #[error("this {key} key cannot be used with {alg}")]
     KeyMismatch {
         /// The declared algorithm.
         alg: &'static str,
