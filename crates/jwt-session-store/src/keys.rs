@@ -37,12 +37,12 @@ impl UserKeys {
         format!("{}{sid}:{jti}", self.access_prefix)
     }
 
-    /// The prefix of the access keys of one session.
     /// The prefix of every access key of the user.
     pub(crate) fn access_prefix(&self) -> &str {
         &self.access_prefix
     }
 
+    /// The prefix of the access keys of one session.
     pub(crate) fn session_access_prefix(&self, sid: &str) -> String {
         format!("{}{sid}:", self.access_prefix)
     }

@@ -140,10 +140,16 @@ impl RedisStore {
             pool,
             prefix: config.key_prefix.clone(),
             scripts: Arc::new(Scripts {
-                start: Script::new(include_str!("start.lua")),
+                start: Script::new(concat!(include_str!("end_one.lua"), include_str!("start.lua"))),
                 rotate: Script::new(include_str!("rotate.lua")),
-                end_session: Script::new(include_str!("end_session.lua")),
-                end_sessions: Script::new(include_str!("end_sessions.lua")),
+                end_session: Script::new(concat!(
+                    include_str!("end_one.lua"),
+                    include_str!("end_session.lua")
+                )),
+                end_sessions: Script::new(concat!(
+                    include_str!("end_one.lua"),
+                    include_str!("end_sessions.lua")
+                )),
                 sessions: Script::new(include_str!("sessions.lua")),
             }),
         })

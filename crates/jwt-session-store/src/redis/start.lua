@@ -1,5 +1,6 @@
 -- Starts a session with its first access token, then ends the user's
--- sessions nearest to their end beyond the most allowed; returns their sids.
+-- sessions nearest to their end beyond the most allowed (see end_one.lua);
+-- returns their sids.
 -- KEYS: session hash, access token key, the user's session index.
 -- ARGV: sid, device, ip, now, access expiry, access jti, refresh jti,
 --       idle seconds, absolute seconds, most sessions (0: no limit),
@@ -22,12 +23,7 @@ if most > 0 and over > 0 then
   -- The index is ordered by expiry: the first ones end soonest.
   for _, sid in ipairs(redis.call('ZRANGE', KEYS[3], 0, over)) do
     if #ended < over and sid ~= ARGV[1] then
-      local ids = redis.call('HMGET', ARGV[11] .. sid, 'at', 'pat')
-      for _, id in ipairs({ids[1], ids[2]}) do
-        if id and id ~= '' then redis.call('DEL', ARGV[12] .. sid .. ':' .. id) end
-      end
-      redis.call('DEL', ARGV[11] .. sid)
-      redis.call('ZREM', KEYS[3], sid)
+      end_one(ARGV[11] .. sid, ARGV[12] .. sid .. ':', KEYS[3], sid)
       ended[#ended + 1] = sid
     end
   end
