@@ -121,11 +121,6 @@ pub(crate) enum StartError {
          failover: turn it off or use a standalone Redis"
     )]
     LocalCacheMode,
-    #[error(
-        "store.local_cache_max_entries (APP__STORE__LOCAL_CACHE_MAX_ENTRIES) and \
-         store.local_cache_max_age_ms (APP__STORE__LOCAL_CACHE_MAX_AGE_MS) must be above 0"
-    )]
-    LocalCacheSize,
 }
 
 /// How sessions live and how refresh tokens rotate.
@@ -702,9 +697,7 @@ fn local_cache(
     if cluster_or_sentinel {
         return Err(StartError::LocalCacheMode);
     }
-    if section.local_cache_max_entries == 0 || section.local_cache_max_age_ms == 0 {
-        return Err(StartError::LocalCacheSize);
-    }
+    // Their ranges are checked with every other number's (check_limits).
     Ok(Some(LocalCacheConfig {
         max_entries: section.local_cache_max_entries,
         max_age_ms: section.local_cache_max_age_ms,

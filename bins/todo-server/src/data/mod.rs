@@ -149,6 +149,8 @@ pub(crate) struct LoginStart {
 /// One login-attempt counter and its limit within a window.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Counter<'a> {
+    /// What it counts, for the logs: `ip` or `user`.
+    pub(crate) name: &'static str,
     pub(crate) key: &'a str,
     pub(crate) limit: u64,
 }

@@ -113,16 +113,17 @@ pub(crate) async fn login(
     // count back. The IP counts first: an attempt it refuses does not count
     // against the user, so a throttled client cannot lock accounts out.
     let policy = state.login;
-    let mut counters = vec![Counter { key: &ip_key, limit: policy.max_failures_per_ip }];
+    let mut counters =
+        vec![Counter { name: "ip", key: &ip_key, limit: policy.max_failures_per_ip }];
     if let Some(key) = &username_key {
-        counters.push(Counter { key, limit: policy.max_failures_per_user });
+        counters.push(Counter { name: "user", key, limit: policy.max_failures_per_user });
     }
     // One round trip: the counters and the account.
     let LoginStart { throttled_for, account: stored } =
         state.data.begin_login(&counters, policy.window_secs, stored_name, now).await?;
     if let Some((index, retry_after_secs)) = throttled_for {
         crate::metrics::login("throttled");
-        let throttled = if index == 0 { "ip" } else { "user" };
+        let throttled = counters.get(index).map_or("unknown", |counter| counter.name);
         tracing::warn!(event = "login.throttled", %ip, throttled, "login throttled");
         return Err(ApiError::Throttled { retry_after_secs: retry_after_secs.max(1) });
     }
