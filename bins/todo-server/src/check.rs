@@ -155,23 +155,6 @@ mod tests {
         assert!(report.contains("tokens.refresh_secret = (not set)"), "{report}");
     }
 
-    /// An error that prints its source in its own message, as the Redis
-    /// client's do.
-    #[derive(Debug, thiserror::Error)]
-    #[error("{0}")]
-    struct Echo(#[source] std::io::Error);
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("store unavailable")]
-    struct Outer(#[source] Echo);
-
-    #[test]
-    fn a_cause_is_said_once_even_when_an_error_repeats_its_source() {
-        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        let error = Outer(Echo(refused));
-        assert_eq!(jwt_session_actix::error_chain(&error), "store unavailable: connection refused");
-    }
-
     #[test]
     fn redis_passwords_are_masked_in_the_report() {
         let mut settings = Settings::default();

@@ -77,16 +77,15 @@ fn find_env_file(dir: &Path) -> Result<Option<PathBuf>, String> {
 /// The variables `path` sets, in order.
 fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
     let cannot = |error: &dyn std::fmt::Display| format!("cannot read {}: {error}", path.display());
-    let start = std::fs::read(path).map_err(|e| cannot(&e))?;
-    if start.starts_with(b"\xEF\xBB\xBF") {
+    let contents = std::fs::read_to_string(path).map_err(|e| cannot(&e))?;
+    if contents.starts_with('\u{FEFF}') {
         return Err(format!(
             "{} starts with a byte order mark (BOM): save it as UTF-8 without one",
             path.display()
         ));
     }
-    let lines = dotenvy::from_path_iter(path).map_err(|e| cannot(&e))?;
     let mut vars = Vec::new();
-    for line in lines {
+    for line in dotenvy::from_read_iter(contents.as_bytes()) {
         match line {
             Ok((name, value)) if value.contains('\0') => {
                 return Err(format!(
@@ -96,27 +95,27 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
                 ));
             }
             Ok(pair) => vars.push(pair),
-            Err(dotenvy::Error::LineParse(text, _)) => return Err(unparsable(path, &text)),
+            Err(dotenvy::Error::LineParse(text, _)) => {
+                return Err(unparsable(path, &contents, &text))
+            }
             Err(error) => return Err(cannot(&error)),
         }
     }
     Ok(vars)
 }
 
-/// Why `path` was refused at the line that begins with `text`, named by its
-/// number, never shown.
-fn unparsable(path: &Path, text: &str) -> String {
+/// Why `path`, holding `contents`, was refused at the line that begins with
+/// `text`, named by its number, never shown.
+fn unparsable(path: &Path, contents: &str, text: &str) -> String {
     // dotenvy gives the line, or only the value after `=`, without its
     // number: it is found again as the first line that is not a comment and
     // is that text or ends with it.
     let first = text.lines().next().unwrap_or_default().trim_end();
-    let number = std::fs::read_to_string(path).ok().and_then(|all| {
-        all.lines().position(|line| {
-            let line = line.trim_end();
-            !first.is_empty()
-                && !line.trim_start().starts_with('#')
-                && (line == first || line.ends_with(first))
-        })
+    let number = contents.lines().position(|line| {
+        let line = line.trim_end();
+        !first.is_empty()
+            && !line.trim_start().starts_with('#')
+            && (line == first || line.ends_with(first))
     });
     let place = match number {
         Some(index) => format!("{}, line {}", path.display(), index + 1),

@@ -169,3 +169,24 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that prints its source in its own message, as the Redis
+    /// client's do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Echo(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("store unavailable")]
+    struct Outer(#[source] Echo);
+
+    #[test]
+    fn a_cause_is_said_once_even_when_an_error_repeats_its_source() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(error_chain(&Outer(Echo(refused))), "store unavailable: connection refused");
+    }
+}
