@@ -367,8 +367,9 @@ pub(crate) enum LayerError {
 /// Checks that the files of the layers can be read: a directory given by
 /// `APP_CONFIG_DIR` (`dir_given`) must exist, and when `dir` exists it must
 /// hold `{app_env}.toml`, so that a misspelt `APP_ENV` is refused rather than
-/// run with the defaults. Returns a warning when the default directory is
-/// missing (only built-in defaults and the environment then apply).
+/// run with the defaults. Without `APP_CONFIG_DIR` and with the default
+/// directory missing, `development` gets a warning (only built-in defaults
+/// and the environment then apply) and any other environment an error.
 pub(crate) fn check_layers(
     dir: &Path,
     app_env: &str,

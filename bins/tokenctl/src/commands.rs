@@ -239,6 +239,8 @@ pub(crate) fn verify(args: &VerifyArgs) -> Outcome {
         ("the key file -", input::source_reads_stdin(&args.source) || jwks_stdin),
     ])?;
     let token = input::read_token(&args.token)?;
+    let decoded = unverified::decode(&token);
+    let named_kid = decoded.as_ref().ok().and_then(|jws| jws.header.get("kid")?.as_str());
     let keys = match &args.jwks {
         Some(path) => input::jwks_key_set(path)?,
         None => {
@@ -249,11 +251,8 @@ pub(crate) fn verify(args: &VerifyArgs) -> Outcome {
             // One key given by hand is the key to check with, whatever `kid`
             // the token names (a PEM carries none; its default is the
             // thumbprint): the signature and the pinned algorithm decide.
-            let named = unverified::decode(&token)
-                .ok()
-                .and_then(|jws| jws.header.get("kid").and_then(Value::as_str).map(str::to_owned));
-            let key = match named {
-                Some(kid) => loaded.key.with_kid(kid.as_str()),
+            let key = match named_kid {
+                Some(kid) => loaded.key.with_kid(kid),
                 None => loaded.key,
             };
             KeySet::verify_only([key]).map_err(|e| Failure::usage(format!("unusable key: {e}")))?
@@ -261,7 +260,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> Outcome {
     };
 
     let mut report = Report::default();
-    let jws = match unverified::decode(&token) {
+    let jws = match &decoded {
         Ok(jws) => jws,
         Err(e) => {
             report.line("format", Err(e.to_string()));
