@@ -1,62 +1,43 @@
 //! Rules for user-supplied text shown back to people.
 
+use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory, NoncharacterCodePoint};
+use icu_properties::{CodePointMapData, CodePointSetData};
 use unicode_normalization::UnicodeNormalization;
 
-/// Characters that can make text say something other than it shows: control
-/// characters, every format character of Unicode (category Cf: zero-width
-/// characters, bidirectional marks and overrides, the soft hyphen, tag
-/// characters and the like), line and paragraph separators, and the fillers
-/// that render as nothing (the combining grapheme joiner, the Hangul fillers,
-/// the Mongolian variation selectors). Emoji variation selectors (U+FE00 to
-/// U+FE0F) stay allowed: they change how a symbol is drawn, not which.
+/// Characters that can make text say something other than it shows, by
+/// Unicode's own properties: control and format characters (zero-width
+/// characters, bidirectional marks and overrides, tags), line and paragraph
+/// separators, noncharacters, and the default-ignorable code points that
+/// render as nothing (fillers, the combining grapheme joiner). The variation
+/// selectors of emoji and ideographs stay allowed: they change how a symbol
+/// is drawn (an emoji's colour, an ideograph's form), not which it is.
 pub(crate) fn is_invisible(c: char) -> bool {
+    use GeneralCategory as Gc;
+    let category = CodePointMapData::<GeneralCategory>::new().get(c);
     c.is_control()
-        || matches!(
-            c,
-            // Format characters (Cf), Unicode 15.
-            '\u{AD}'
-                | '\u{600}'..='\u{605}'
-                | '\u{61C}'
-                | '\u{6DD}'
-                | '\u{70F}'
-                | '\u{890}'..='\u{891}'
-                | '\u{8E2}'
-                | '\u{180E}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'..='\u{206F}'
-                | '\u{FEFF}'
-                | '\u{FFF9}'..='\u{FFFB}'
-                | '\u{110BD}'
-                | '\u{110CD}'
-                | '\u{13430}'..='\u{1343F}'
-                | '\u{1BCA0}'..='\u{1BCA3}'
-                | '\u{1D173}'..='\u{1D17A}'
-                | '\u{E0001}'
-                | '\u{E0020}'..='\u{E007F}'
-                // Separators that break lines, and characters drawn as nothing.
-                | '\u{2028}'..='\u{2029}'
-                | '\u{34F}'
-                | '\u{115F}'..='\u{1160}'
-                | '\u{3164}'
-                | '\u{FFA0}'
-                | '\u{180B}'..='\u{180D}'
-                | '\u{180F}'
-                | '\u{17B4}'..='\u{17B5}'
-                // Noncharacters: never meant to be shown.
-                | '\u{FDD0}'..='\u{FDEF}'
-        )
-        || (u32::from(c) & 0xFFFE) == 0xFFFE
+        || matches!(category, Gc::Format | Gc::LineSeparator | Gc::ParagraphSeparator)
+        || CodePointSetData::new::<NoncharacterCodePoint>().contains(c)
+        || (CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+            && !is_symbol_variation_selector(c))
+}
+
+/// The variation selectors of emoji and ideographs (U+FE00 to U+FE0F and
+/// U+E0100 to U+E01EF). Mongolian's free variation selectors stay among the
+/// invisible characters, as before.
+fn is_symbol_variation_selector(c: char) -> bool {
+    matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
 }
 
 /// Whether `text` has a character that shows: not only spaces, combining
 /// marks, variation selectors and the blank braille pattern, which alone
 /// display as nothing.
 pub(crate) fn has_visible(text: &str) -> bool {
+    use GeneralCategory as Gc;
     text.chars().any(|c| {
+        let category = CodePointMapData::<GeneralCategory>::new().get(c);
         !c.is_whitespace()
-            && !unicode_normalization::char::is_combining_mark(c)
-            && !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' | '\u{2800}')
+            && !matches!(category, Gc::NonspacingMark | Gc::EnclosingMark)
+            && c != '\u{2800}'
             && !is_invisible(c)
     })
 }
